@@ -1,0 +1,65 @@
+//! `bts-infra`: one binary, one subcommand per service.
+//!
+//! This crate only parses arguments, reads files and stdin, and calls the library crates. Every
+//! failure ends as one line on stderr and exit code 2 (clap's usage errors use 2 as well).
+
+mod commands;
+
+use clap::error::ErrorKind;
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// BitShares public API infrastructure: gateway, faucet, devnet and operator tools.
+#[derive(Debug, Parser)]
+#[command(name = "bts-infra", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create and convert keys (WIF private keys, BTS… public keys, web-wallet password keys).
+    #[command(subcommand)]
+    Key(commands::key::KeyCommand),
+    /// Inspect, sign and verify transactions in the node's JSON form (read from stdin).
+    #[command(subcommand)]
+    Tx(commands::tx::TxCommand),
+}
+
+fn main() -> ExitCode {
+    // A bug must still end as one line, never a backtrace.
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("error: internal error: {info}");
+    }));
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) if matches!(err.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+            // Help and version go to stdout with exit 0, as clap would do.
+            let _ = err.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(err) if err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = err.print();
+            return ExitCode::from(2);
+        }
+        Err(err) => {
+            // Usage errors: the first line only ("error: invalid value 'x' for '--chain-id …'").
+            let text = err.render().to_string();
+            eprintln!("{}", text.lines().next().unwrap_or("error: invalid arguments"));
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command {
+        Command::Key(cmd) => commands::key::run(cmd),
+        Command::Tx(cmd) => commands::tx::run(cmd),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // `{:#}` joins the context chain into one line: "reading --wif-file x: No such file".
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
