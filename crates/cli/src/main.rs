@@ -25,6 +25,8 @@ enum Command {
     /// Inspect, sign and verify transactions in the node's JSON form (read from stdin).
     #[command(subcommand)]
     Tx(commands::tx::TxCommand),
+    /// Run a local BitShares-compatible chain served by N node endpoints (WebSocket + HTTP).
+    Devnet(commands::devnet::DevnetArgs),
 }
 
 fn main() -> ExitCode {
@@ -53,6 +55,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Key(cmd) => commands::key::run(cmd),
         Command::Tx(cmd) => commands::tx::run(cmd),
+        Command::Devnet(args) => commands::devnet::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -196,3 +196,60 @@ fn help_explains_every_command() {
     let o = run(&["bogus"], None);
     assert_one_line_error(&o, "unrecognized subcommand");
 }
+
+#[test]
+fn devnet_prints_its_urls_serves_and_stops_on_sigterm() {
+    use std::io::{BufRead, BufReader, Read};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bts-infra"))
+        .args(["devnet", "--nodes", "2", "--block-interval", "1", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut banner = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let done = line.starts_with("registrar WIF");
+        banner.push(line);
+        if done {
+            break;
+        }
+    }
+    let text = banner.join("\n");
+    let chain_id = banner[0].strip_prefix("devnet chain id: ").unwrap().to_owned();
+    let url = banner[1].split_whitespace().nth(2).unwrap().trim_start_matches("ws://").to_owned();
+    assert!(banner[2].starts_with("node 1: ws://127.0.0.1:"), "{text}");
+    assert!(text.contains("admin API: http://127.0.0.1:") && text.contains("registrar: faucet (1.2.17)"), "{text}");
+    let wif = banner.last().unwrap().rsplit(' ').next().unwrap();
+    assert!(PrivateKey::from_wif(wif).is_ok());
+
+    // Plain HTTP JSON-RPC against node 0.
+    let mut s = std::net::TcpStream::connect(&url).unwrap();
+    let body = r#"{"id":1,"method":"call","params":["database","get_chain_id",[]]}"#;
+    write!(s, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}", body.len()).unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    assert!(resp.contains(&chain_id), "{resp}");
+
+    // SIGTERM: it shuts down cleanly.
+    let _ = Command::new("kill").arg(child.id().to_string()).status();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit {status:?}");
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    assert!(err.contains("shutting down"), "{err}");
+}
+
+#[test]
+fn devnet_rejects_bad_settings_naming_them() {
+    assert_one_line_error(&run(&["devnet", "--nodes", "1", "--fault", "3:stall"], None), "there is no node 3");
+    assert_one_line_error(&run(&["devnet", "--fault", "0:explode"], None), "unknown fault \"explode\"");
+    assert_one_line_error(
+        &run(&["devnet", "--listen", "127.0.0.1:0", "--admin-listen", "0.0.0.0:0"], None),
+        "admin_listen",
+    );
+    assert_one_line_error(&run(&["devnet", "--block-interval", "0", "--listen", "127.0.0.1:0", "--no-admin"], None), "block_interval");
+}

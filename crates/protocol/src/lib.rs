@@ -8,6 +8,7 @@
 //! are asserted by this crate's tests.
 
 pub mod authority;
+pub mod block;
 pub mod error;
 pub mod id;
 pub mod json;
@@ -20,6 +21,7 @@ pub mod time;
 pub mod transaction;
 
 pub use authority::{AccountOptions, Asset, Authority, Extensions, FlatMap, FlatSet, VoteId, VoteType};
+pub use block::{BlockHeader, OperationResult, ProcessedTransaction, SignedBlock};
 pub use error::{Error, Result};
 pub use id::{
     AccountId, AssetId, BlockId, ChainId, Digest, ObjectId, TransactionId, TypedId, VestingBalanceId, WitnessId,
