@@ -201,7 +201,17 @@ fn help_explains_every_command() {
 fn devnet_prints_its_urls_serves_and_stops_on_sigterm() {
     use std::io::{BufRead, BufReader, Read};
     let mut child = Command::new(env!("CARGO_BIN_EXE_bts-infra"))
-        .args(["devnet", "--nodes", "2", "--block-interval", "1", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
+        .args([
+            "devnet",
+            "--nodes",
+            "2",
+            "--block-interval",
+            "1",
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            "127.0.0.1:0",
+        ])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -251,5 +261,8 @@ fn devnet_rejects_bad_settings_naming_them() {
         &run(&["devnet", "--listen", "127.0.0.1:0", "--admin-listen", "0.0.0.0:0"], None),
         "admin_listen",
     );
-    assert_one_line_error(&run(&["devnet", "--block-interval", "0", "--listen", "127.0.0.1:0", "--no-admin"], None), "block_interval");
+    assert_one_line_error(
+        &run(&["devnet", "--block-interval", "0", "--listen", "127.0.0.1:0", "--no-admin"], None),
+        "block_interval",
+    );
 }
