@@ -293,18 +293,7 @@ impl FromStr for VoteId {
     }
 }
 
-impl Serialize for VoteId {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for VoteId {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        s.parse().map_err(D::Error::custom)
-    }
-}
+crate::serde_via_str!(VoteId);
 
 impl Pack for VoteId {
     fn pack(&self, out: &mut Vec<u8>) {

@@ -58,18 +58,7 @@ impl FromStr for ObjectId {
     }
 }
 
-impl Serialize for ObjectId {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for ObjectId {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        s.parse().map_err(D::Error::custom)
-    }
-}
+crate::serde_via_str!(ObjectId);
 
 impl Pack for ObjectId {
     fn pack(&self, out: &mut Vec<u8>) {
@@ -263,18 +252,7 @@ macro_rules! hash_id {
             }
         }
 
-        impl Serialize for $name {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.collect_str(self)
-            }
-        }
-
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-                s.parse().map_err(D::Error::custom)
-            }
-        }
+        crate::serde_via_str!($name);
 
         impl Pack for $name {
             fn pack(&self, out: &mut Vec<u8>) {

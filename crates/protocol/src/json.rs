@@ -88,6 +88,25 @@ pub mod hex_bytes {
     }
 }
 
+/// Implements `Serialize`/`Deserialize` through `Display`/`FromStr`, for the many protocol types
+/// whose JSON form is a string (`"1.2.17"`, `"BTS…"`, `"2016-04-06T08:29:27"`, hex).
+#[macro_export]
+macro_rules! serde_via_str {
+    ($($ty:ty),* $(,)?) => {$(
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+                let s = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+                s.parse().map_err(<D::Error as serde::de::Error>::custom)
+            }
+        }
+    )*};
+}
+
 #[cfg(test)]
 mod tests {
     use serde::{Deserialize, Serialize};

@@ -247,18 +247,7 @@ impl fmt::Debug for PublicKey {
     }
 }
 
-impl Serialize for PublicKey {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for PublicKey {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        s.parse().map_err(D::Error::custom)
-    }
-}
+crate::serde_via_str!(PublicKey);
 
 impl Pack for PublicKey {
     fn pack(&self, out: &mut Vec<u8>) {
@@ -320,18 +309,7 @@ impl fmt::Debug for Address {
     }
 }
 
-impl Serialize for Address {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for Address {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        s.parse().map_err(D::Error::custom)
-    }
-}
+crate::serde_via_str!(Address);
 
 impl Pack for Address {
     fn pack(&self, out: &mut Vec<u8>) {

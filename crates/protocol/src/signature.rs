@@ -15,7 +15,6 @@ use ecdsa::hazmat;
 use k256::ecdsa::{RecoveryId, Signature, VerifyingKey};
 use k256::elliptic_curve::Curve as _;
 use k256::{NonZeroScalar, Secp256k1, U256};
-use serde::{Deserialize, Deserializer, Serialize, Serializer, de::Error as _};
 use sha2::Sha256;
 use std::fmt;
 use std::str::FromStr;
@@ -113,18 +112,7 @@ impl fmt::Debug for CompactSignature {
     }
 }
 
-impl Serialize for CompactSignature {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for CompactSignature {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        s.parse().map_err(D::Error::custom)
-    }
-}
+crate::serde_via_str!(CompactSignature);
 
 impl Pack for CompactSignature {
     fn pack(&self, out: &mut Vec<u8>) {

@@ -5,7 +5,6 @@
 
 use crate::error::{Error, Result};
 use crate::pack::{Pack, Reader, Unpack};
-use serde::{Deserialize, Deserializer, Serialize, Serializer, de::Error as _};
 use std::fmt;
 use std::str::FromStr;
 
@@ -111,18 +110,7 @@ impl FromStr for TimePointSec {
     }
 }
 
-impl Serialize for TimePointSec {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for TimePointSec {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        s.parse().map_err(D::Error::custom)
-    }
-}
+crate::serde_via_str!(TimePointSec);
 
 impl Pack for TimePointSec {
     fn pack(&self, out: &mut Vec<u8>) {
