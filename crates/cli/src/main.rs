@@ -27,6 +27,10 @@ enum Command {
     Tx(commands::tx::TxCommand),
     /// Run a local BitShares-compatible chain served by N node endpoints (WebSocket + HTTP).
     Devnet(commands::devnet::DevnetArgs),
+    /// Run the chain-aware gateway in front of BitShares nodes (config: see config/gateway.example.toml).
+    Gateway(commands::gateway::GatewayArgs),
+    /// Start everything on loopback: a 3-node devnet and the gateway in front of it.
+    Up(commands::up::UpArgs),
 }
 
 fn main() -> ExitCode {
@@ -56,6 +60,8 @@ fn main() -> ExitCode {
         Command::Key(cmd) => commands::key::run(cmd),
         Command::Tx(cmd) => commands::tx::run(cmd),
         Command::Devnet(args) => commands::devnet::run(args),
+        Command::Gateway(args) => commands::gateway::run(args),
+        Command::Up(args) => commands::up::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,8 +1,10 @@
 //! Subcommand implementations: argument structs and thin calls into the library crates.
 
 pub mod devnet;
+pub mod gateway;
 pub mod key;
 pub mod tx;
+pub mod up;
 
 use anyhow::{Context, Result, bail};
 use std::io::Read;
@@ -31,6 +33,36 @@ pub fn init_logging() {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .try_init();
+}
+
+/// What a service loop should do after a signal.
+pub enum Signal {
+    /// SIGHUP: reload the configuration.
+    Reload,
+    /// Ctrl-C or SIGTERM: stop.
+    Stop,
+}
+
+/// Waits for SIGHUP (reload) or Ctrl-C/SIGTERM (stop).
+pub async fn next_signal() -> Signal {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut hup), Ok(mut term)) = (signal(SignalKind::hangup()), signal(SignalKind::terminate())) else {
+            let _ = tokio::signal::ctrl_c().await;
+            return Signal::Stop;
+        };
+        tokio::select! {
+            _ = hup.recv() => Signal::Reload,
+            _ = term.recv() => Signal::Stop,
+            _ = tokio::signal::ctrl_c() => Signal::Stop,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        Signal::Stop
+    }
 }
 
 /// Resolves when the process receives Ctrl-C or SIGTERM.

@@ -1,0 +1,231 @@
+//! The bts-infra gateway: one WebSocket/HTTP endpoint in front of N BitShares nodes.
+//!
+//! - [`config`]: the TOML configuration and its validation.
+//! - [`health`]: the per-upstream state machine (up / lagging / down, rise/fall).
+//! - [`pool`]: upstreams, the health checker, selection.
+//! - [`session`]: client WebSocket sessions proxied message by message.
+//! - [`server`]: the listener — sessions, HTTP JSON-RPC, `/health`, `/stats`, `/metrics`, admin.
+//!
+//! A frame's path: client socket → [`server`] (limits) → [`session::run`] (envelope, API ids,
+//! allowlist, id/callback rewrite) → the session's upstream connection → node, and back.
+
+// Handlers return `Response` in `Err` positions (axum style); they are not hot error paths.
+#![allow(clippy::result_large_err)]
+
+pub mod config;
+pub mod health;
+pub mod metrics;
+pub mod policy;
+pub mod pool;
+pub mod server;
+pub mod session;
+
+use arc_swap::ArcSwap;
+use config::GatewayConfig;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use pool::UpstreamPool;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+pub use config::ConfigError;
+
+/// State shared by every handler and session.
+pub struct GatewayState {
+    /// Current configuration (swapped on reload).
+    pub config: ArcSwap<GatewayConfig>,
+    /// Where the configuration was loaded from, for reloads.
+    pub config_path: Option<PathBuf>,
+    /// The upstreams.
+    pub pool: Arc<UpstreamPool>,
+    /// Per-IP request rate limiter (rebuilt when the limits change).
+    pub limiter: ArcSwap<DefaultKeyedRateLimiter<IpAddr>>,
+    /// Open client WebSocket connections.
+    pub total_connections: AtomicUsize,
+    /// Open client WebSocket connections per IP.
+    pub per_ip: Mutex<HashMap<IpAddr, usize>>,
+    /// When the gateway started.
+    pub started: Instant,
+    /// True once a shutdown began (no new sessions, `/health` answers 503).
+    pub draining: AtomicBool,
+    /// Flipped to close every session (shutdown).
+    pub shutdown: watch::Sender<bool>,
+}
+
+fn limiter(limits: &config::LimitsConfig) -> DefaultKeyedRateLimiter<IpAddr> {
+    let rate = NonZeroU32::new(limits.requests_per_second_per_ip).unwrap_or(NonZeroU32::MIN);
+    let burst = NonZeroU32::new(limits.burst_per_ip).unwrap_or(NonZeroU32::MIN);
+    RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst))
+}
+
+/// The error a rate-limited request gets, in the node's shape.
+pub fn rate_limited_error(state: &GatewayState) -> bts_rpc::RpcError {
+    let l = &state.config.load().limits;
+    bts_rpc::RpcError::plain(
+        -32000,
+        format!(
+            "rate limit exceeded: more than {} requests/s (burst {}) from this IP",
+            l.requests_per_second_per_ip, l.burst_per_ip
+        ),
+    )
+}
+
+/// Re-reads the configuration file and applies it (upstreams, health, limits). `listen`
+/// changes need a restart and are refused here.
+pub fn reload_from_file(state: &GatewayState) -> Result<(), String> {
+    let Some(path) = &state.config_path else {
+        return Err("this gateway was not started from a config file".into());
+    };
+    let next = GatewayConfig::load(path).map_err(|e| e.to_string())?;
+    apply_config(state, next)
+}
+
+/// Applies a new configuration without dropping client connections.
+pub fn apply_config(state: &GatewayState, next: GatewayConfig) -> Result<(), String> {
+    next.validate().map_err(|e| e.to_string())?;
+    let current = state.config.load_full();
+    if next.listen != current.listen {
+        return Err(format!("listen changed ({} → {}): restart the gateway to move it", current.listen, next.listen));
+    }
+    if next.limits != current.limits {
+        state.limiter.store(Arc::new(limiter(&next.limits)));
+    }
+    state.pool.reconcile(&next);
+    state.config.store(Arc::new(next));
+    tracing::info!("configuration reloaded");
+    Ok(())
+}
+
+/// A running gateway.
+pub struct Gateway {
+    state: Arc<GatewayState>,
+    addr: SocketAddr,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+    stop_accepting: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+        if let Some(s) = &self.server {
+            s.abort();
+        }
+        self.state.shutdown.send_replace(true);
+    }
+}
+
+/// Why the gateway could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Invalid configuration.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The listener could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+impl Gateway {
+    /// Validates the configuration, binds the listener and starts health checks.
+    pub async fn start(config: GatewayConfig, config_path: Option<PathBuf>) -> Result<Gateway, StartError> {
+        config.validate()?;
+        crate::metrics::handle();
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| StartError::Bind { addr: config.listen, source })?;
+        let addr = listener.local_addr().unwrap_or(config.listen);
+        let pool = UpstreamPool::new(&config);
+        let state = Arc::new(GatewayState {
+            limiter: ArcSwap::from_pointee(limiter(&config.limits)),
+            config: ArcSwap::from_pointee(config),
+            config_path,
+            pool: pool.clone(),
+            total_connections: AtomicUsize::new(0),
+            per_ip: Mutex::new(HashMap::new()),
+            started: Instant::now(),
+            draining: AtomicBool::new(false),
+            shutdown: watch::channel(false).0,
+        });
+        let mut tasks = vec![tokio::spawn(pool.clone().run_health_checks())];
+        let limiter_state = state.clone();
+        tasks.push(tokio::spawn(async move {
+            // Forget idle IPs so the limiter's table stays bounded.
+            loop {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                let l = limiter_state.limiter.load();
+                l.retain_recent();
+                l.shrink_to_fit();
+            }
+        }));
+        let app = server::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
+                let _ = stop_rx.await;
+            });
+            if let Err(e) = serve.await {
+                tracing::error!(error = %e, "gateway listener failed");
+            }
+        });
+        tracing::info!(%addr, "gateway listening");
+        Ok(Gateway { state, addr, tasks, server: Some(server), stop_accepting: Some(stop_tx) })
+    }
+
+    /// The listener's address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Shared state (pool, config, counters).
+    pub fn state(&self) -> &Arc<GatewayState> {
+        &self.state
+    }
+
+    /// Re-reads the config file (SIGHUP).
+    pub fn reload(&self) -> Result<(), String> {
+        reload_from_file(&self.state)
+    }
+
+    /// Waits until at least `n` upstreams are healthy, or `timeout` passes.
+    pub async fn wait_healthy(&self, n: usize, timeout: Duration) -> bool {
+        let mut changes = self.state.pool.transitions();
+        let wait = async {
+            loop {
+                let healthy =
+                    self.state.pool.upstreams().iter().filter(|u| matches!(u.state(), health::State::Up)).count();
+                if healthy >= n {
+                    return;
+                }
+                let _ = tokio::time::timeout(Duration::from_millis(200), changes.changed()).await;
+            }
+        };
+        tokio::time::timeout(timeout, wait).await.is_ok()
+    }
+
+    /// Graceful stop: refuse new work, close sessions with 1001 "going away", let in-flight
+    /// HTTP requests finish, and give up after `deadline`.
+    pub async fn shutdown(mut self, deadline: Duration) {
+        self.state.draining.store(true, Ordering::Relaxed);
+        self.state.shutdown.send_replace(true);
+        if let Some(stop) = self.stop_accepting.take() {
+            let _ = stop.send(());
+        }
+        let Some(server) = self.server.take() else { return };
+        if tokio::time::timeout(deadline, server).await.is_err() {
+            tracing::warn!(?deadline, "connections still open at the shutdown deadline; closing them");
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! Prometheus metrics. One recorder per process (the `metrics` facade is global); every name
+//! starts with `bts_gateway_` and uses the same words as the stats page.
+
+use crate::pool::UpstreamPool;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use std::sync::OnceLock;
+
+static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+
+/// Installs the recorder on first use; `None` if another recorder was installed first.
+pub fn handle() -> Option<&'static PrometheusHandle> {
+    HANDLE
+        .get_or_init(|| match PrometheusBuilder::new().install_recorder() {
+            Ok(h) => {
+                describe();
+                Some(h)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "metrics recorder unavailable; /metrics will be empty");
+                None
+            }
+        })
+        .as_ref()
+}
+
+/// HELP texts (promtool requires them).
+fn describe() {
+    use metrics::{describe_counter, describe_gauge};
+    describe_gauge!("bts_gateway_upstream_up", "1 when the upstream gets traffic (up or lagging, enabled), else 0");
+    describe_gauge!(
+        "bts_gateway_upstream_state",
+        "1 for the upstream's current health state (unknown, up, lagging, down)"
+    );
+    describe_gauge!(
+        "bts_gateway_upstream_head_block_number",
+        "Head block number the upstream reported at the last check"
+    );
+    describe_gauge!(
+        "bts_gateway_upstream_head_age_seconds",
+        "Wall clock minus the upstream's head block time, seconds"
+    );
+    describe_gauge!("bts_gateway_upstream_lag_blocks", "Blocks the upstream's head is behind the best upstream");
+    describe_gauge!(
+        "bts_gateway_upstream_latency_p50_seconds",
+        "Median latency of recent requests and checks, seconds"
+    );
+    describe_gauge!(
+        "bts_gateway_upstream_latency_p99_seconds",
+        "99th percentile latency of recent requests and checks, seconds"
+    );
+    describe_gauge!("bts_gateway_upstream_connections", "Client WebSocket sessions placed on the upstream");
+    describe_gauge!("bts_gateway_best_head_block_number", "Highest head block number among the upstreams");
+    describe_gauge!("bts_gateway_connections", "Open client WebSocket connections");
+    describe_counter!("bts_gateway_upstream_transitions_total", "Health state changes of the upstream, by new state");
+    describe_counter!("bts_gateway_requests_total", "Client requests received, by transport (ws, http)");
+    describe_counter!("bts_gateway_limit_rejections_total", "Requests or connections refused by a limit, by limit");
+}
+
+/// The exposition text for `/metrics`.
+pub fn render() -> String {
+    handle().map(PrometheusHandle::render).unwrap_or_default()
+}
+
+/// Sets the per-upstream gauges from the pool's current figures.
+pub fn record_pool(pool: &UpstreamPool) {
+    if handle().is_none() {
+        return;
+    }
+    for s in pool.stats() {
+        let name = s.name.clone();
+        let up = matches!(s.state, crate::health::State::Up | crate::health::State::Lagging)
+            && s.admin_state == crate::health::AdminState::Enabled;
+        metrics::gauge!("bts_gateway_upstream_up", "upstream" => name.clone()).set(if up { 1.0 } else { 0.0 });
+        for state in ["unknown", "up", "lagging", "down"] {
+            let v = if s.state.as_str() == state { 1.0 } else { 0.0 };
+            metrics::gauge!("bts_gateway_upstream_state", "upstream" => name.clone(), "state" => state).set(v);
+        }
+        if let Some(h) = s.head_block_number {
+            metrics::gauge!("bts_gateway_upstream_head_block_number", "upstream" => name.clone()).set(f64::from(h));
+        }
+        if let Some(a) = s.head_age_seconds {
+            metrics::gauge!("bts_gateway_upstream_head_age_seconds", "upstream" => name.clone()).set(a as f64);
+        }
+        if let Some(l) = s.lag_blocks {
+            metrics::gauge!("bts_gateway_upstream_lag_blocks", "upstream" => name.clone()).set(f64::from(l));
+        }
+        if let Some(p) = s.latency_p50_ms {
+            metrics::gauge!("bts_gateway_upstream_latency_p50_seconds", "upstream" => name.clone()).set(p / 1000.0);
+        }
+        if let Some(p) = s.latency_p99_ms {
+            metrics::gauge!("bts_gateway_upstream_latency_p99_seconds", "upstream" => name.clone()).set(p / 1000.0);
+        }
+        metrics::gauge!("bts_gateway_upstream_connections", "upstream" => name.clone()).set(s.connections as f64);
+    }
+    metrics::gauge!("bts_gateway_best_head_block_number").set(f64::from(pool.best_head()));
+}
+
+/// Counts a limit violation (`limit` = message_size, connections, connections_per_ip, rate,
+/// api_denied, method_denied, idle, parse_error).
+pub fn limit_hit(limit: &'static str) {
+    metrics::counter!("bts_gateway_limit_rejections_total", "limit" => limit).increment(1);
+}
+
+/// Counts a client request by transport (`ws` or `http`).
+pub fn request(transport: &'static str) {
+    metrics::counter!("bts_gateway_requests_total", "transport" => transport).increment(1);
+}

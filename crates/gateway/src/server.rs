@@ -1,0 +1,409 @@
+//! The client listener: WebSocket sessions, HTTP JSON-RPC, health/stats/metrics pages and the
+//! admin endpoints, all on one port.
+
+use crate::GatewayState;
+use crate::health::AdminState;
+use askama::Template;
+use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use bts_rpc::wire::{self, ApiRef, Request, RpcError};
+use bts_rpc::{ClientError, FcException};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+/// The router for the client listener.
+pub fn router(state: Arc<GatewayState>) -> axum::Router {
+    axum::Router::new()
+        .route("/health", get(health))
+        .route("/stats", get(stats_page))
+        .route("/stats.json", get(stats_json))
+        .route("/metrics", get(metrics))
+        .route("/admin/upstreams/{name}/{action}", post(admin_upstream))
+        .route("/admin/reload", post(admin_reload))
+        .fallback(rpc_entry)
+        .with_state(state)
+}
+
+/// Decrements the connection counters when a WebSocket session ends.
+struct ConnectionGuard {
+    state: Arc<GatewayState>,
+    ip: IpAddr,
+}
+
+impl Drop for ConnectionGuard {
+    fn drop(&mut self) {
+        self.state.total_connections.fetch_sub(1, Ordering::Relaxed);
+        let mut per_ip = self.state.per_ip.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(n) = per_ip.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                per_ip.remove(&self.ip);
+            }
+        }
+        metrics::gauge!("bts_gateway_connections").decrement(1.0);
+    }
+}
+
+fn json_error(status: StatusCode, id: Option<&Value>, error: &RpcError) -> Response {
+    let body = wire::error_response(id.unwrap_or(&Value::Null), true, error);
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+async fn rpc_entry(
+    State(state): State<Arc<GatewayState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: Method,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    body: axum::body::Bytes,
+) -> Response {
+    let ip = peer.ip();
+    let limits = state.config.load().limits.clone();
+    if let Ok(ws) = ws {
+        if state.draining.load(Ordering::Relaxed) {
+            return json_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                None,
+                &RpcError::plain(-32000, "gateway shutting down"),
+            );
+        }
+        if state.pool.select(None).is_none() {
+            return json_error(StatusCode::SERVICE_UNAVAILABLE, None, &RpcError::plain(-32000, "no healthy upstream"));
+        }
+        {
+            let mut per_ip = state.per_ip.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if state.total_connections.load(Ordering::Relaxed) >= limits.max_connections {
+                crate::metrics::limit_hit("connections");
+                let e = RpcError::plain(-32000, format!("too many connections (limit {})", limits.max_connections));
+                return json_error(StatusCode::SERVICE_UNAVAILABLE, None, &e);
+            }
+            let n = per_ip.entry(ip).or_default();
+            if *n >= limits.max_connections_per_ip {
+                crate::metrics::limit_hit("connections_per_ip");
+                let e = RpcError::plain(
+                    -32000,
+                    format!("too many connections from {ip} (limit {})", limits.max_connections_per_ip),
+                );
+                return json_error(StatusCode::TOO_MANY_REQUESTS, None, &e);
+            }
+            *n += 1;
+            state.total_connections.fetch_add(1, Ordering::Relaxed);
+            metrics::gauge!("bts_gateway_connections").increment(1.0);
+        }
+        let guard = ConnectionGuard { state: state.clone(), ip };
+        return ws.max_message_size(limits.max_message_bytes).max_frame_size(limits.max_message_bytes).on_upgrade(
+            move |socket| async move {
+                crate::session::run(state.clone(), socket, ip).await;
+                drop(guard);
+            },
+        );
+    }
+    if method != Method::POST {
+        return (
+            StatusCode::METHOD_NOT_ALLOWED,
+            "POST a JSON-RPC request or open a WebSocket; see /stats and /health\n",
+        )
+            .into_response();
+    }
+    http_call(&state, ip, &body, &limits).await
+}
+
+/// Whether a call may be repeated on another upstream after a connection failure or timeout:
+/// everything except broadcasts (never re-sent blindly).
+fn idempotent(api: &str, method: &str) -> bool {
+    api != "network_broadcast" && !method.starts_with("broadcast")
+}
+
+async fn http_call(
+    state: &Arc<GatewayState>,
+    ip: IpAddr,
+    body: &[u8],
+    limits: &crate::config::LimitsConfig,
+) -> Response {
+    crate::metrics::request("http");
+    if body.len() > limits.max_message_bytes {
+        crate::metrics::limit_hit("message_size");
+        let e =
+            RpcError::plain(wire::INVALID_REQUEST, format!("request larger than {} bytes", limits.max_message_bytes));
+        return json_error(StatusCode::PAYLOAD_TOO_LARGE, None, &e);
+    }
+    if state.limiter.load().check_key(&ip).is_err() {
+        crate::metrics::limit_hit("rate");
+        return json_error(StatusCode::TOO_MANY_REQUESTS, None, &crate::rate_limited_error(state));
+    }
+    let text = String::from_utf8_lossy(body);
+    let request = match Request::parse(&text) {
+        Ok(r) => r,
+        Err(e) => {
+            crate::metrics::limit_hit("parse_error");
+            return json_error(StatusCode::BAD_REQUEST, None, &e.error);
+        }
+    };
+    let id = request.id.clone();
+    let result = async {
+        let call = request.call()?;
+        // Over HTTP every request is a fresh session: only ids 0 (database) and 1 (login) exist.
+        let api = match &call.api {
+            ApiRef::Id(0) => "database".to_owned(),
+            ApiRef::Id(1) => "login".to_owned(),
+            ApiRef::Id(_) => return Err(FcException::assert("_local_apis.size() > api_id", "").into_error()),
+            ApiRef::Name(n) => n.clone(),
+        };
+        if api == "login" && call.method == "login" {
+            return Ok(json!(true));
+        }
+        crate::policy::check_call(limits, &api, &call.method)?;
+        let args: Value = serde_json::from_str(call.args.get()).map_err(|_| RpcError::parse_error())?;
+        let retry = idempotent(&api, &call.method);
+        let timeout = Duration::from_millis(limits.request_timeout_ms);
+        let mut excluded: Option<String> = None;
+        for attempt in 0..2 {
+            let Some(up) = state.pool.select(excluded.as_deref()) else {
+                return Err(RpcError::plain(-32000, "no healthy upstream"));
+            };
+            up.outstanding.fetch_add(1, Ordering::Relaxed);
+            let started = Instant::now();
+            let r = tokio::time::timeout(timeout, up.data.call(ApiRef::Name(api.clone()), &call.method, args.clone()))
+                .await;
+            up.outstanding.fetch_sub(1, Ordering::Relaxed);
+            match r {
+                Ok(Ok(v)) => {
+                    up.record_latency(started.elapsed(), true);
+                    return Ok(v);
+                }
+                Ok(Err(ClientError::Rpc(e))) => {
+                    up.record_latency(started.elapsed(), true);
+                    return Err(e);
+                }
+                Ok(Err(e)) if !retry || attempt == 1 => {
+                    up.record_latency(started.elapsed(), false);
+                    return Err(RpcError::plain(-32000, format!("upstream {} failed: {e}", up.name)));
+                }
+                Err(_) if !retry || attempt == 1 => {
+                    up.record_latency(started.elapsed(), false);
+                    return Err(RpcError::plain(
+                        -32000,
+                        format!("upstream {} did not answer within {timeout:?}", up.name),
+                    ));
+                }
+                _ => {
+                    up.record_latency(started.elapsed(), false);
+                    tracing::debug!(upstream = %up.name, "retrying an idempotent request on another upstream");
+                    excluded = Some(up.name.clone());
+                }
+            }
+        }
+        Err(RpcError::plain(-32000, "no healthy upstream"))
+    }
+    .await;
+    let Some(id) = id else {
+        return StatusCode::NO_CONTENT.into_response();
+    };
+    match result {
+        Ok(v) => {
+            let raw = serde_json::value::to_raw_value(&v).unwrap_or_default();
+            ([(header::CONTENT_TYPE, "application/json")], wire::result_response(&id, true, &raw)).into_response()
+        }
+        Err(e) => {
+            let status = match e.code {
+                wire::INTERNAL_ERROR => StatusCode::INTERNAL_SERVER_ERROR,
+                -32000 if e.message.contains("no healthy upstream") => StatusCode::SERVICE_UNAVAILABLE,
+                -32000 => StatusCode::BAD_GATEWAY,
+                c if c <= wire::INVALID_REQUEST => StatusCode::BAD_REQUEST,
+                _ => StatusCode::OK,
+            };
+            json_error(status, Some(&id), &e)
+        }
+    }
+}
+
+/// The data shown by `/stats`, `/stats.json` and `/health?detailed`.
+pub fn stats_snapshot(state: &GatewayState) -> Value {
+    let upstreams = state.pool.stats();
+    let healthy = upstreams
+        .iter()
+        .filter(|u| {
+            matches!(u.state, crate::health::State::Up | crate::health::State::Lagging)
+                && u.admin_state == AdminState::Enabled
+        })
+        .count();
+    json!({
+        "name": state.config.load().name,
+        "chain_id": state.pool.chain_id(),
+        "uptime_seconds": state.started.elapsed().as_secs(),
+        "best_head_block_number": state.pool.best_head(),
+        "healthy_upstreams": healthy,
+        "connections": state.total_connections.load(Ordering::Relaxed),
+        "requests": upstreams.iter().map(|u| u.requests).sum::<u64>(),
+        "requests_per_second": (upstreams.iter().map(|u| u.requests_per_second).sum::<f64>() * 10.0).round() / 10.0,
+        "errors": upstreams.iter().map(|u| u.errors).sum::<u64>(),
+        "upstreams": upstreams,
+    })
+}
+
+async fn stats_json(State(state): State<Arc<GatewayState>>) -> Response {
+    axum::Json(stats_snapshot(&state)).into_response()
+}
+
+/// One table row of the stats page.
+struct Row {
+    name: String,
+    url: String,
+    state: String,
+    admin_state: String,
+    head: String,
+    head_age: String,
+    lag: String,
+    latency_p50: String,
+    latency_p99: String,
+    connections: u64,
+    requests_per_second: f64,
+    errors: u64,
+    last_check: String,
+    time_in_state: String,
+}
+
+#[derive(Template)]
+#[template(path = "stats.html")]
+struct StatsPage {
+    name: String,
+    chain_id: String,
+    uptime: String,
+    best_head: u32,
+    healthy: usize,
+    total: usize,
+    connections: usize,
+    requests: u64,
+    requests_per_second: f64,
+    errors: u64,
+    rows: Vec<Row>,
+}
+
+fn opt<T: std::fmt::Display>(v: Option<T>, unit: &str) -> String {
+    v.map_or_else(|| "–".to_owned(), |v| format!("{v}{unit}"))
+}
+
+async fn stats_page(State(state): State<Arc<GatewayState>>) -> Response {
+    let snap = state.pool.stats();
+    let rows: Vec<Row> = snap
+        .iter()
+        .map(|u| Row {
+            name: u.name.clone(),
+            url: u.url.clone(),
+            state: u.state.as_str().to_owned(),
+            admin_state: format!("{:?}", u.admin_state).to_lowercase(),
+            head: opt(u.head_block_number, ""),
+            head_age: opt(u.head_age_seconds, " s"),
+            lag: opt(u.lag_blocks, ""),
+            latency_p50: opt(u.latency_p50_ms, " ms"),
+            latency_p99: opt(u.latency_p99_ms, " ms"),
+            connections: u.connections,
+            requests_per_second: u.requests_per_second,
+            errors: u.errors,
+            last_check: u.last_check.clone(),
+            time_in_state: format!("{} s", u.time_in_state_seconds),
+        })
+        .collect();
+    let page = StatsPage {
+        name: state.config.load().name.clone(),
+        chain_id: state.pool.chain_id().unwrap_or_else(|| "(learning)".into()),
+        uptime: format!("{} s", state.started.elapsed().as_secs()),
+        best_head: state.pool.best_head(),
+        healthy: rows
+            .iter()
+            .filter(|r| (r.state == "up" || r.state == "lagging") && r.admin_state == "enabled")
+            .count(),
+        total: rows.len(),
+        connections: state.total_connections.load(Ordering::Relaxed),
+        requests: snap.iter().map(|u| u.requests).sum(),
+        requests_per_second: (snap.iter().map(|u| u.requests_per_second).sum::<f64>() * 10.0).round() / 10.0,
+        errors: snap.iter().map(|u| u.errors).sum(),
+        rows,
+    };
+    match page.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("stats page: {e}")).into_response(),
+    }
+}
+
+async fn health(State(state): State<Arc<GatewayState>>, Query(q): Query<HashMap<String, String>>) -> Response {
+    let snap = stats_snapshot(&state);
+    let healthy = snap["healthy_upstreams"].as_u64().unwrap_or(0) > 0 && !state.draining.load(Ordering::Relaxed);
+    let status = if healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    if q.contains_key("detailed") {
+        return (status, axum::Json(snap)).into_response();
+    }
+    (status, if healthy { "ok\n" } else { "no healthy upstream\n" }).into_response()
+}
+
+async fn metrics() -> Response {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], crate::metrics::render()).into_response()
+}
+
+fn admin_allowed(state: &GatewayState, peer: &SocketAddr, headers: &HeaderMap) -> bool {
+    if peer.ip().is_loopback() {
+        return true;
+    }
+    let token = state.config.load().admin.token.clone();
+    match (token, headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())) {
+        (Some(t), Some(h)) => h.strip_prefix("Bearer ").is_some_and(|given| given == t),
+        _ => false,
+    }
+}
+
+async fn admin_upstream(
+    State(state): State<Arc<GatewayState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path((name, action)): Path<(String, String)>,
+) -> Response {
+    if !admin_allowed(&state, &peer, &headers) {
+        return (
+            StatusCode::FORBIDDEN,
+            axum::Json(json!({"error": "admin is allowed from loopback or with the admin token"})),
+        )
+            .into_response();
+    }
+    let Some(up) = state.pool.get(&name) else {
+        return (StatusCode::NOT_FOUND, axum::Json(json!({"error": format!("no upstream named {name}")})))
+            .into_response();
+    };
+    let next = match action.as_str() {
+        "drain" => AdminState::Drain,
+        "maintenance" => AdminState::Maintenance,
+        "enable" => AdminState::Enabled,
+        other => {
+            return (
+                StatusCode::NOT_FOUND,
+                axum::Json(json!({"error": format!("unknown action {other}: use drain, maintenance or enable")})),
+            )
+                .into_response();
+        }
+    };
+    up.set_admin_state(next);
+    axum::Json(json!({"upstream": name, "admin_state": next})).into_response()
+}
+
+async fn admin_reload(
+    State(state): State<Arc<GatewayState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    if !admin_allowed(&state, &peer, &headers) {
+        return (
+            StatusCode::FORBIDDEN,
+            axum::Json(json!({"error": "admin is allowed from loopback or with the admin token"})),
+        )
+            .into_response();
+    }
+    match crate::reload_from_file(&state) {
+        Ok(()) => axum::Json(json!({"reloaded": true})).into_response(),
+        Err(e) => (StatusCode::BAD_REQUEST, axum::Json(json!({"error": e}))).into_response(),
+    }
+}

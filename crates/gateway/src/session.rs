@@ -1,0 +1,400 @@
+//! A client WebSocket session, proxied message by message.
+//!
+//! The gateway terminates the client's socket and holds its own connection to the session's
+//! upstream. Each client frame's envelope is parsed (id, API, method) while its arguments stay
+//! raw JSON; `login` and the API-id calls are answered locally with the session's own API ids,
+//! which are mapped to the upstream's; request ids and callback ids are rewritten to the
+//! session's own numbers and mapped back on the way out. That mapping is what lets a later
+//! failover move the session to another upstream without the client noticing. Until then, when
+//! the upstream goes down, the client gets close code 1012 with the reason, and reconnects.
+
+use crate::GatewayState;
+use crate::policy::API_SETS;
+use crate::pool::Upstream;
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use bts_rpc::FcException;
+use bts_rpc::wire::{self, ApiRef, Request, RpcError};
+use futures_util::{SinkExt, StreamExt};
+use serde::Deserialize;
+use serde_json::Value;
+use serde_json::value::RawValue;
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message as UpMessage;
+
+/// Close code sent when the upstream goes away: "Service Restart", reconnect now.
+pub const CLOSE_UPSTREAM_GONE: u16 = 1012;
+/// Close code for "try again later" (no healthy upstream).
+pub const CLOSE_TRY_AGAIN: u16 = 1013;
+/// Close code for an oversized message.
+pub const CLOSE_TOO_BIG: u16 = 1009;
+/// Close code for the gateway shutting down or an idle client.
+pub const CLOSE_GOING_AWAY: u16 = 1001;
+
+/// Methods whose first argument is a callback id (bitsharesjs-ws `ChainWebSocket`).
+const CALLBACK_METHODS: &[&str] = &[
+    "set_subscribe_callback",
+    "subscribe_to_market",
+    "broadcast_transaction_with_callback",
+    "set_pending_transaction_callback",
+    "set_block_applied_callback",
+];
+
+enum InFlight {
+    Client { id: Option<Value>, jsonrpc: bool, started: Instant },
+    Resolve(String),
+}
+
+struct Queued {
+    id: Option<Value>,
+    jsonrpc: bool,
+    method: String,
+    args: Box<RawValue>,
+}
+
+/// A client session's proxy state.
+struct Session {
+    state: Arc<GatewayState>,
+    ip: IpAddr,
+    upstream: Arc<Upstream>,
+    to_upstream: mpsc::UnboundedSender<UpMessage>,
+    to_client: mpsc::UnboundedSender<Message>,
+    local_apis: Vec<String>,
+    upstream_api_ids: HashMap<String, u64>,
+    resolving: HashMap<String, Vec<Queued>>,
+    in_flight: HashMap<u64, InFlight>,
+    callbacks: HashMap<u64, Value>,
+    next_id: u64,
+}
+
+fn close(code: u16, reason: &str) -> Message {
+    // Close reasons are limited to 123 bytes.
+    let mut reason = reason.to_owned();
+    while reason.len() > 123 {
+        reason.pop();
+    }
+    Message::Close(Some(CloseFrame { code, reason: reason.into() }))
+}
+
+/// Runs a session until either side closes. `ip` is the client's address.
+pub async fn run(state: Arc<GatewayState>, socket: WebSocket, ip: IpAddr) {
+    let (mut client_sink, mut client_stream) = socket.split();
+    let (to_client, mut client_rx) = mpsc::unbounded_channel::<Message>();
+    let writer = tokio::spawn(async move {
+        while let Some(m) = client_rx.recv().await {
+            let is_close = matches!(m, Message::Close(_));
+            if client_sink.send(m).await.is_err() || is_close {
+                break;
+            }
+        }
+        let _ = client_sink.close().await;
+    });
+
+    // Place the session: try the best upstream, then one more.
+    let mut connected = None;
+    let mut tried: Option<String> = None;
+    for _ in 0..2 {
+        let Some(up) = state.pool.select(tried.as_deref()) else { break };
+        match tokio::time::timeout(Duration::from_secs(5), tokio_tungstenite::connect_async(up.url.as_str())).await {
+            Ok(Ok((ws, _))) => {
+                connected = Some((up, ws));
+                break;
+            }
+            _ => {
+                tracing::warn!(upstream = %up.name, "cannot open a session connection to the upstream");
+                tried = Some(up.name.clone());
+            }
+        }
+    }
+    let Some((upstream, upstream_ws)) = connected else {
+        let _ = to_client.send(close(CLOSE_TRY_AGAIN, "no healthy upstream"));
+        drop(to_client);
+        let _ = writer.await;
+        return;
+    };
+    upstream.sessions.fetch_add(1, Ordering::Relaxed);
+    tracing::debug!(upstream = %upstream.name, %ip, "session placed");
+    let (mut up_sink, mut up_stream) = upstream_ws.split();
+    let (to_upstream, mut up_rx) = mpsc::unbounded_channel::<UpMessage>();
+    let up_writer = tokio::spawn(async move {
+        while let Some(m) = up_rx.recv().await {
+            if up_sink.send(m).await.is_err() {
+                break;
+            }
+        }
+    });
+
+    let mut session = Session {
+        state: state.clone(),
+        ip,
+        upstream: upstream.clone(),
+        to_upstream,
+        to_client: to_client.clone(),
+        local_apis: vec!["database".into(), "login".into()],
+        upstream_api_ids: HashMap::from([("database".into(), 0), ("login".into(), 1)]),
+        resolving: HashMap::new(),
+        in_flight: HashMap::new(),
+        callbacks: HashMap::new(),
+        next_id: 1,
+    };
+    let mut availability = upstream.availability();
+    let mut shutdown = state.shutdown.subscribe();
+    let limits = state.config.load().limits.clone();
+    let idle = Duration::from_secs(limits.idle_timeout_secs.max(1));
+    let mut last_heard = Instant::now();
+    let ping_every = Duration::from_secs(limits.ping_interval_secs.max(1));
+    let mut ping = tokio::time::interval(ping_every);
+    ping.tick().await;
+    let mut idle_check = tokio::time::interval(Duration::from_secs(1));
+
+    let end: Option<Message> = loop {
+        tokio::select! {
+            frame = client_stream.next() => match frame {
+                Some(Ok(Message::Text(text))) => {
+                    last_heard = Instant::now();
+                    session.on_client_text(text.as_str());
+                }
+                Some(Ok(Message::Binary(_))) => {
+                    last_heard = Instant::now();
+                    session.reply_error(None, true, RpcError::plain(wire::INVALID_REQUEST, "binary frames are not supported"));
+                }
+                Some(Ok(Message::Close(_))) | None => break None,
+                Some(Ok(_)) => last_heard = Instant::now(),
+                Some(Err(e)) => {
+                    let text = e.to_string();
+                    if text.contains("too long") || text.contains("too big") || text.contains("Space limit") {
+                        crate::metrics::limit_hit("message_size");
+                        break Some(close(CLOSE_TOO_BIG, &format!("message larger than {} bytes", limits.max_message_bytes)));
+                    }
+                    break None;
+                }
+            },
+            msg = up_stream.next() => match msg {
+                Some(Ok(UpMessage::Text(text))) => session.on_upstream_text(text.as_str()),
+                Some(Ok(UpMessage::Ping(p))) => { let _ = session.to_upstream.send(UpMessage::Pong(p)); }
+                Some(Ok(UpMessage::Close(_))) | None | Some(Err(_)) => {
+                    break Some(close(CLOSE_UPSTREAM_GONE, &format!("upstream {} connection lost", upstream.name)));
+                }
+                Some(Ok(_)) => {}
+            },
+            changed = availability.changed() => {
+                let a = availability.borrow().clone();
+                if changed.is_err() || !a.usable {
+                    break Some(close(CLOSE_UPSTREAM_GONE, &a.reason));
+                }
+            }
+            _ = shutdown.changed() => break Some(close(CLOSE_GOING_AWAY, "gateway shutting down")),
+            _ = ping.tick(), if limits.ping_interval_secs > 0 => {
+                let _ = to_client.send(Message::Ping(Vec::new().into()));
+            }
+            _ = idle_check.tick() => {
+                if last_heard.elapsed() > idle {
+                    crate::metrics::limit_hit("idle");
+                    break Some(close(CLOSE_GOING_AWAY, "idle timeout"));
+                }
+            }
+        }
+    };
+    if let Some(frame) = end {
+        tracing::debug!(upstream = %upstream.name, %ip, ?frame, "closing client session");
+        let _ = to_client.send(frame);
+    }
+    let unanswered = session.in_flight.values().filter(|f| matches!(f, InFlight::Client { .. })).count() as u64;
+    upstream.outstanding.fetch_sub(unanswered.min(upstream.outstanding.load(Ordering::Relaxed)), Ordering::Relaxed);
+    upstream.sessions.fetch_sub(1, Ordering::Relaxed);
+    drop(session);
+    drop(to_client);
+    up_writer.abort();
+    let _ = writer.await;
+}
+
+impl Session {
+    fn reply_error(&self, id: Option<Value>, jsonrpc: bool, error: RpcError) {
+        let text = wire::error_response(id.as_ref().unwrap_or(&Value::Null), jsonrpc, &error);
+        let _ = self.to_client.send(Message::Text(text.into()));
+    }
+
+    fn reply_result(&self, id: Option<Value>, jsonrpc: bool, result: &RawValue) {
+        if let Some(id) = id {
+            let _ = self.to_client.send(Message::Text(wire::result_response(&id, jsonrpc, result).into()));
+        }
+    }
+
+    fn on_client_text(&mut self, text: &str) {
+        crate::metrics::request("ws");
+        if self.state.limiter.load().check_key(&self.ip).is_err() {
+            crate::metrics::limit_hit("rate");
+            let id = Request::parse(text).ok().and_then(|r| r.id);
+            self.reply_error(id, false, crate::rate_limited_error(&self.state));
+            return;
+        }
+        let request = match Request::parse(text) {
+            Ok(r) => r,
+            Err(e) => {
+                crate::metrics::limit_hit("parse_error");
+                let _ = self.to_client.send(Message::Text(e.to_json().into()));
+                return;
+            }
+        };
+        let (id, jsonrpc) = (request.id.clone(), request.jsonrpc);
+        let call = match request.call() {
+            Ok(c) => c,
+            Err(e) => return self.reply_error(id, jsonrpc, e),
+        };
+        let api = match &call.api {
+            ApiRef::Id(n) => match self.local_apis.get(usize::try_from(*n).unwrap_or(usize::MAX)) {
+                Some(name) => name.clone(),
+                None => {
+                    let e = FcException::assert("_local_apis.size() > api_id", "").into_error();
+                    return self.reply_error(id, jsonrpc, e);
+                }
+            },
+            ApiRef::Name(name) => name.clone(),
+        };
+        if let Err(e) = crate::policy::check_call(&self.state.config.load().limits, &api, &call.method) {
+            return self.reply_error(id, jsonrpc, e);
+        }
+        if api == "login" {
+            if call.method == "login" {
+                // Every connection is logged in already; answered here, at once (wallets time this).
+                return self.reply_result(id, jsonrpc, &raw_owned("true"));
+            }
+            if API_SETS.contains(&call.method.as_str()) {
+                let local = match self.local_apis.iter().position(|a| *a == call.method) {
+                    Some(i) => i,
+                    None => {
+                        self.local_apis.push(call.method.clone());
+                        self.local_apis.len() - 1
+                    }
+                };
+                return self.reply_result(id, jsonrpc, &raw_owned(&local.to_string()));
+            }
+        }
+        let queued = Queued { id, jsonrpc, method: call.method, args: call.args };
+        match self.upstream_api_ids.get(&api) {
+            Some(upstream_api) => {
+                let upstream_api = *upstream_api;
+                self.forward(upstream_api, queued);
+            }
+            None => self.resolve_then_forward(api, queued),
+        }
+    }
+
+    fn resolve_then_forward(&mut self, api: String, queued: Queued) {
+        let first = !self.resolving.contains_key(&api);
+        self.resolving.entry(api.clone()).or_default().push(queued);
+        if first {
+            let id = self.take_id();
+            self.in_flight.insert(id, InFlight::Resolve(api.clone()));
+            let frame = format!("{{\"id\":{id},\"method\":\"call\",\"params\":[1,{},[]]}}", Value::String(api));
+            let _ = self.to_upstream.send(UpMessage::text(frame));
+        }
+    }
+
+    fn take_id(&mut self) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+
+    fn forward(&mut self, upstream_api: u64, q: Queued) {
+        let id = self.take_id();
+        let mut args = q.args;
+        if CALLBACK_METHODS.contains(&q.method.as_str()) {
+            // Replace the client's callback id with ours; notices are mapped back.
+            let parts = serde_json::from_str::<Vec<&RawValue>>(args.get()).unwrap_or_default();
+            if let Some(first) = parts.first() {
+                let client_cb: Value = serde_json::from_str(first.get()).unwrap_or(Value::Null);
+                self.callbacks.insert(id, client_cb);
+                let mut rebuilt = format!("[{id}");
+                for p in &parts[1..] {
+                    rebuilt.push(',');
+                    rebuilt.push_str(p.get());
+                }
+                rebuilt.push(']');
+                args = raw_owned(&rebuilt);
+            }
+        }
+        let method = Value::String(q.method);
+        let frame = format!("{{\"id\":{id},\"method\":\"call\",\"params\":[{upstream_api},{method},{}]}}", args.get());
+        self.in_flight.insert(id, InFlight::Client { id: q.id, jsonrpc: q.jsonrpc, started: Instant::now() });
+        self.upstream.outstanding.fetch_add(1, Ordering::Relaxed);
+        let _ = self.to_upstream.send(UpMessage::text(frame));
+    }
+
+    fn on_upstream_text(&mut self, text: &str) {
+        #[derive(Deserialize)]
+        struct Up<'a> {
+            #[serde(default)]
+            id: Option<u64>,
+            #[serde(borrow, default)]
+            result: Option<&'a RawValue>,
+            #[serde(borrow, default)]
+            error: Option<&'a RawValue>,
+            #[serde(borrow, default)]
+            method: Option<Cow<'a, str>>,
+            #[serde(borrow, default)]
+            params: Option<&'a RawValue>,
+        }
+        let Ok(msg) = serde_json::from_str::<Up<'_>>(text) else {
+            tracing::warn!(upstream = %self.upstream.name, "unparsable message from upstream dropped");
+            return;
+        };
+        if msg.method.as_deref() == Some("notice") {
+            let Some(params) = msg.params else { return };
+            let Ok((cb, payload)) = serde_json::from_str::<(u64, &RawValue)>(params.get()) else { return };
+            if let Some(client_cb) = self.callbacks.get(&cb) {
+                let text = format!("{{\"method\":\"notice\",\"params\":[{client_cb},{}]}}", payload.get());
+                let _ = self.to_client.send(Message::Text(text.into()));
+            }
+            return;
+        }
+        let Some(id) = msg.id else { return };
+        match self.in_flight.remove(&id) {
+            Some(InFlight::Client { id: client_id, jsonrpc, started }) => {
+                self.upstream.outstanding.fetch_sub(1, Ordering::Relaxed);
+                self.upstream.record_latency(started.elapsed(), msg.error.is_none());
+                let Some(client_id) = client_id else { return };
+                let id_text = client_id.to_string();
+                let rpc = if jsonrpc { ",\"jsonrpc\":\"2.0\"" } else { "" };
+                let text = match (msg.result, msg.error) {
+                    (Some(r), _) => format!("{{\"id\":{id_text}{rpc},\"result\":{}}}", r.get()),
+                    (None, Some(e)) => format!("{{\"id\":{id_text}{rpc},\"error\":{}}}", e.get()),
+                    (None, None) => format!("{{\"id\":{id_text}{rpc},\"result\":null}}"),
+                };
+                let _ = self.to_client.send(Message::Text(text.into()));
+            }
+            Some(InFlight::Resolve(api)) => {
+                let waiting = self.resolving.remove(&api).unwrap_or_default();
+                let upstream_id = msg.result.and_then(|r| r.get().parse::<u64>().ok());
+                match upstream_id {
+                    Some(upstream_api) => {
+                        self.upstream_api_ids.insert(api, upstream_api);
+                        for q in waiting {
+                            self.forward(upstream_api, q);
+                        }
+                    }
+                    None => {
+                        let error: RpcError = msg
+                            .error
+                            .and_then(|e| serde_json::from_str(e.get()).ok())
+                            .unwrap_or_else(|| FcException::assert("is_allowed", "Access denied").into_error());
+                        for q in waiting {
+                            self.reply_error(q.id, q.jsonrpc, error.clone());
+                        }
+                    }
+                }
+            }
+            None => {}
+        }
+    }
+}
+
+fn raw_owned(text: &str) -> Box<RawValue> {
+    RawValue::from_string(text.to_owned()).unwrap_or_else(|_| Box::<RawValue>::default())
+}

@@ -1,0 +1,163 @@
+//! Shared helpers: a devnet (from the dev-dependency) with a gateway in front, on loopback.
+#![allow(dead_code)]
+
+use bts_devnet::{Devnet, DevnetConfig};
+use bts_gateway::Gateway;
+use bts_gateway::config::{GatewayConfig, HealthConfig, UpstreamConfig};
+use serde_json::Value;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+pub struct Setup {
+    pub devnet: Devnet,
+    pub gateway: Gateway,
+}
+
+/// Fast health checks so tests observe transitions within a few seconds.
+pub fn fast_health() -> HealthConfig {
+    HealthConfig {
+        interval_ms: 200,
+        timeout_ms: 1000,
+        rise: 2,
+        fall: 3,
+        max_head_age_secs: 4,
+        max_lag_blocks: 3,
+        lagging_blocks: 1,
+    }
+}
+
+pub fn gateway_config(devnet: &Devnet) -> GatewayConfig {
+    GatewayConfig {
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        chain_id: None,
+        name: "test gateway".into(),
+        upstreams: devnet
+            .endpoints()
+            .iter()
+            .enumerate()
+            .map(|(i, e)| UpstreamConfig { name: format!("node{i}"), url: e.ws_url(), weight: 100 })
+            .collect(),
+        health: fast_health(),
+        limits: Default::default(),
+        admin: Default::default(),
+    }
+}
+
+pub async fn devnet(nodes: usize) -> Devnet {
+    let d = Devnet::start(DevnetConfig {
+        nodes,
+        block_interval: 1,
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        admin_listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+        registrar_key: Some(registrar_key()),
+        ..DevnetConfig::default()
+    })
+    .await
+    .unwrap();
+    assert!(d.wait_for_block(1, Duration::from_secs(10)).await);
+    d
+}
+
+pub fn registrar_key() -> bts_protocol::PrivateKey {
+    bts_protocol::PrivateKey::from_seed("bts-infra test registrar").unwrap()
+}
+
+pub async fn setup(nodes: usize) -> Setup {
+    setup_with(nodes, |_| {}).await
+}
+
+pub async fn setup_with(nodes: usize, tweak: impl FnOnce(&mut GatewayConfig)) -> Setup {
+    let devnet = devnet(nodes).await;
+    let mut config = gateway_config(&devnet);
+    tweak(&mut config);
+    let gateway = Gateway::start(config, None).await.unwrap();
+    assert!(gateway.wait_healthy(nodes, Duration::from_secs(10)).await, "all upstreams up");
+    Setup { devnet, gateway }
+}
+
+/// Raw HTTP/1.1 request with `Connection: close`; returns (status, body).
+pub async fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, String) {
+    http_from(None, addr, method, path, body).await
+}
+
+/// Same, from a chosen local address (127.0.0.x) to act as another client IP.
+pub async fn http_from(
+    from: Option<std::net::IpAddr>,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> (u16, String) {
+    let mut s = connect_from(from, addr).await;
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    tokio::time::timeout(Duration::from_secs(15), s.read_to_end(&mut buf)).await.expect("response in time").unwrap();
+    let text = String::from_utf8_lossy(&buf).to_string();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head.split_whitespace().nth(1).unwrap_or("0").parse().unwrap_or(0);
+    let body = if head.to_lowercase().contains("transfer-encoding: chunked") { dechunk(body) } else { body.to_owned() };
+    (status, body)
+}
+
+fn dechunk(body: &str) -> String {
+    let mut out = String::new();
+    let mut rest = body;
+    while let Some((size, tail)) = rest.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        out.push_str(&tail[..n.min(tail.len())]);
+        rest = tail.get(n + 2..).unwrap_or("");
+    }
+    out
+}
+
+pub async fn connect_from(from: Option<std::net::IpAddr>, addr: SocketAddr) -> tokio::net::TcpStream {
+    match from {
+        None => tokio::net::TcpStream::connect(addr).await.unwrap(),
+        Some(ip) => {
+            let socket = tokio::net::TcpSocket::new_v4().unwrap();
+            socket.bind(SocketAddr::new(ip, 0)).unwrap();
+            socket.connect(addr).await.unwrap()
+        }
+    }
+}
+
+pub async fn rpc(addr: SocketAddr, api: &str, method: &str, args: Value) -> Value {
+    let body = serde_json::json!({"id": 1, "method": "call", "params": [api, method, args]}).to_string();
+    let (status, body) = http(addr, "POST", "/", &body).await;
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+pub async fn set_faults(devnet: &Devnet, node: usize, body: Value) {
+    let admin: SocketAddr = devnet.admin_url().unwrap().trim_start_matches("http://").parse().unwrap();
+    let (status, text) = http(admin, "PATCH", &format!("/nodes/{node}/faults"), &body.to_string()).await;
+    assert_eq!(status, 200, "{text}");
+}
+
+/// The gateway's view of one upstream from /stats.json.
+pub async fn upstream_stats(gateway: &Gateway, name: &str) -> Value {
+    let (_, body) = http(gateway.addr(), "GET", "/stats.json", "").await;
+    let v: Value = serde_json::from_str(&body).unwrap();
+    v["upstreams"].as_array().unwrap().iter().find(|u| u["name"] == name).cloned().unwrap()
+}
+
+/// Polls until the upstream shows `state` (or panics after `within`).
+pub async fn wait_state(gateway: &Gateway, name: &str, state: &str, within: Duration) -> Value {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let s = upstream_stats(gateway, name).await;
+        if s["state"] == state {
+            return s;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{name} never became {state}: {s}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
