@@ -266,3 +266,73 @@ fn devnet_rejects_bad_settings_naming_them() {
         "block_interval",
     );
 }
+
+#[test]
+fn up_starts_devnet_and_gateway_and_serves_through_the_gateway() {
+    use std::io::{BufRead, BufReader, Read};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bts-infra"))
+        .args([
+            "up",
+            "--listen",
+            "127.0.0.1:0",
+            "--devnet-listen",
+            "127.0.0.1:0",
+            "--devnet-admin-listen",
+            "127.0.0.1:0",
+        ])
+        .args(["--block-interval", "1"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut banner = Vec::new();
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        let done = line.contains("registrar WIF");
+        banner.push(line);
+        if done {
+            break;
+        }
+    }
+    let text = banner.join("\n");
+    assert!(banner[0].starts_with("bts-infra is up"), "{text}");
+    let gateway = banner[1].split_whitespace().nth(1).unwrap().trim_start_matches("ws://").to_owned();
+    assert!(text.contains(&format!("stats:     http://{gateway}/stats")), "{text}");
+    assert!(text.contains("node2:") && text.contains("registrar: faucet (1.2.17)"), "{text}");
+
+    let mut s = std::net::TcpStream::connect(&gateway).unwrap();
+    let body = r#"{"id":1,"method":"call","params":["database","get_dynamic_global_properties",[]]}"#;
+    write!(s, "POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}", body.len())
+        .unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    assert!(resp.starts_with("HTTP/1.1 200") && resp.contains("head_block_number"), "{resp}");
+
+    let _ = Command::new("kill").arg(child.id().to_string()).status();
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn gateway_config_is_checked_with_the_key_named() {
+    let example = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config/gateway.example.toml");
+    let o = run(&["gateway", "--config", example.to_str().unwrap(), "--check-config"], None);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(stdout(&o).contains("ok (3 upstreams)"));
+    let o = run(&["gateway", "--config", example.to_str().unwrap(), "--print-config"], None);
+    assert!(stdout(&o).contains("max_head_age_secs = 15"), "{}", stdout(&o));
+    let bad = temp_file(
+        "bad-gateway.toml",
+        "[[upstreams]]\nname = \"a\"\nurl = \"ws://127.0.0.1:1\"\n[limits]\nburst_per_ip = 0\n",
+    );
+    assert_one_line_error(
+        &run(&["gateway", "--config", bad.to_str().unwrap()], None),
+        "limits.requests_per_second_per_ip",
+    );
+    let typo =
+        temp_file("typo-gateway.toml", "[[upstreams]]\nname = \"a\"\nurl = \"ws://127.0.0.1:1\"\n[healt]\nrise = 1\n");
+    assert_one_line_error(
+        &run(&["gateway", "--config", typo.to_str().unwrap(), "--check-config"], None),
+        "unknown field `healt`",
+    );
+}

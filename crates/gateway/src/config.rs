@@ -200,8 +200,18 @@ impl GatewayConfig {
 
     /// Parses and validates TOML text (`origin` names it in errors).
     pub fn parse(text: &str, origin: &str) -> Result<Self, ConfigError> {
-        let config: GatewayConfig =
-            toml::from_str(text).map_err(|e| ConfigError::Parse { path: origin.into(), message: e.to_string() })?;
+        let config: GatewayConfig = toml::from_str(text).map_err(|e| {
+            // One line: "line 4: unknown field `healt`, expected one of …".
+            let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            let message = match line {
+                Some(l) => {
+                    let source = text.lines().nth(l - 1).unwrap_or("").trim();
+                    format!("line {l} `{source}`: {}", e.message().trim())
+                }
+                None => e.message().trim().to_owned(),
+            };
+            ConfigError::Parse { path: origin.into(), message: message.replace('\n', " ") }
+        })?;
         config.validate()?;
         Ok(config)
     }
