@@ -31,6 +31,8 @@ enum Command {
     Gateway(commands::gateway::GatewayArgs),
     /// Start everything on loopback: a 3-node devnet and the gateway in front of it.
     Up(commands::up::UpArgs),
+    /// Load-test a WebSocket JSON-RPC endpoint on loopback (fixed connections and messages).
+    Bench(commands::bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -62,6 +64,7 @@ fn main() -> ExitCode {
         Command::Devnet(args) => commands::devnet::run(args),
         Command::Gateway(args) => commands::gateway::run(args),
         Command::Up(args) => commands::up::run(args),
+        Command::Bench(args) => commands::bench::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -97,7 +97,10 @@ async fn rpc_entry(
             metrics::gauge!("bts_gateway_connections").increment(1.0);
         }
         let guard = ConnectionGuard { state: state.clone(), ip };
-        return ws.max_message_size(limits.max_message_bytes).max_frame_size(limits.max_message_bytes).on_upgrade(
+        return ws.max_message_size(limits.max_message_bytes)
+            .max_frame_size(limits.max_message_bytes)
+            .read_buffer_size(bts_rpc::client::READ_BUFFER_BYTES)
+            .on_upgrade(
             move |socket| async move {
                 crate::session::run(state.clone(), socket, ip).await;
                 drop(guard);

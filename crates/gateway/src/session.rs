@@ -24,7 +24,6 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message as UpMessage;
 
 /// Close code sent when the upstream goes away: "Service Restart", reconnect now.
@@ -62,8 +61,12 @@ struct Session {
     state: Arc<GatewayState>,
     ip: IpAddr,
     upstream: Arc<Upstream>,
-    to_upstream: mpsc::UnboundedSender<UpMessage>,
-    to_client: mpsc::UnboundedSender<Message>,
+    /// Frames for the upstream, flushed by the session loop after each event.
+    to_upstream: Vec<UpMessage>,
+    /// Frames for the client, flushed likewise.
+    to_client: Vec<Message>,
+    /// Cached counter handle: looking a labelled metric up per message is measurable.
+    requests_counter: metrics::Counter,
     local_apis: Vec<String>,
     upstream_api_ids: HashMap<String, u64>,
     resolving: HashMap<String, Vec<Queued>>,
@@ -84,24 +87,13 @@ fn close(code: u16, reason: &str) -> Message {
 /// Runs a session until either side closes. `ip` is the client's address.
 pub async fn run(state: Arc<GatewayState>, socket: WebSocket, ip: IpAddr) {
     let (mut client_sink, mut client_stream) = socket.split();
-    let (to_client, mut client_rx) = mpsc::unbounded_channel::<Message>();
-    let writer = tokio::spawn(async move {
-        while let Some(m) = client_rx.recv().await {
-            let is_close = matches!(m, Message::Close(_));
-            if client_sink.send(m).await.is_err() || is_close {
-                break;
-            }
-        }
-        let _ = client_sink.close().await;
-    });
-
     // Place the session: try the best upstream, then one more.
     let mut connected = None;
     let mut tried: Option<String> = None;
     for _ in 0..2 {
         let Some(up) = state.pool.select(tried.as_deref()) else { break };
-        match tokio::time::timeout(Duration::from_secs(5), tokio_tungstenite::connect_async(up.url.as_str())).await {
-            Ok(Ok((ws, _))) => {
+        match tokio::time::timeout(Duration::from_secs(5), bts_rpc::client::connect_websocket(up.url.as_str())).await {
+            Ok(Ok(ws)) => {
                 connected = Some((up, ws));
                 break;
             }
@@ -112,29 +104,20 @@ pub async fn run(state: Arc<GatewayState>, socket: WebSocket, ip: IpAddr) {
         }
     }
     let Some((upstream, upstream_ws)) = connected else {
-        let _ = to_client.send(close(CLOSE_TRY_AGAIN, "no healthy upstream"));
-        drop(to_client);
-        let _ = writer.await;
+        let _ = client_sink.send(close(CLOSE_TRY_AGAIN, "no healthy upstream")).await;
         return;
     };
     upstream.sessions.fetch_add(1, Ordering::Relaxed);
     tracing::debug!(upstream = %upstream.name, %ip, "session placed");
     let (mut up_sink, mut up_stream) = upstream_ws.split();
-    let (to_upstream, mut up_rx) = mpsc::unbounded_channel::<UpMessage>();
-    let up_writer = tokio::spawn(async move {
-        while let Some(m) = up_rx.recv().await {
-            if up_sink.send(m).await.is_err() {
-                break;
-            }
-        }
-    });
 
     let mut session = Session {
         state: state.clone(),
         ip,
         upstream: upstream.clone(),
-        to_upstream,
-        to_client: to_client.clone(),
+        to_upstream: Vec::new(),
+        to_client: Vec::new(),
+        requests_counter: metrics::counter!("bts_gateway_requests_total", "transport" => "ws"),
         local_apis: vec!["database".into(), "login".into()],
         upstream_api_ids: HashMap::from([("database".into(), 0), ("login".into(), 1)]),
         resolving: HashMap::new(),
@@ -153,6 +136,25 @@ pub async fn run(state: Arc<GatewayState>, socket: WebSocket, ip: IpAddr) {
     let mut idle_check = tokio::time::interval(Duration::from_secs(1));
 
     let end: Option<Message> = loop {
+        // Write what the last event produced; a failed write ends the session.
+        if !session.to_upstream.is_empty() {
+            let mut ok = true;
+            for m in session.to_upstream.drain(..) {
+                ok &= up_sink.feed(m).await.is_ok();
+            }
+            if !ok || up_sink.flush().await.is_err() {
+                break Some(close(CLOSE_UPSTREAM_GONE, &format!("upstream {} connection lost", upstream.name)));
+            }
+        }
+        if !session.to_client.is_empty() {
+            let mut ok = true;
+            for m in session.to_client.drain(..) {
+                ok &= client_sink.feed(m).await.is_ok();
+            }
+            if !ok || client_sink.flush().await.is_err() {
+                break None;
+            }
+        }
         tokio::select! {
             frame = client_stream.next() => match frame {
                 Some(Ok(Message::Text(text))) => {
@@ -176,7 +178,7 @@ pub async fn run(state: Arc<GatewayState>, socket: WebSocket, ip: IpAddr) {
             },
             msg = up_stream.next() => match msg {
                 Some(Ok(UpMessage::Text(text))) => session.on_upstream_text(text.as_str()),
-                Some(Ok(UpMessage::Ping(p))) => { let _ = session.to_upstream.send(UpMessage::Pong(p)); }
+                Some(Ok(UpMessage::Ping(p))) => session.to_upstream.push(UpMessage::Pong(p)),
                 Some(Ok(UpMessage::Close(_))) | None | Some(Err(_)) => {
                     break Some(close(CLOSE_UPSTREAM_GONE, &format!("upstream {} connection lost", upstream.name)));
                 }
@@ -189,9 +191,7 @@ pub async fn run(state: Arc<GatewayState>, socket: WebSocket, ip: IpAddr) {
                 }
             }
             _ = shutdown.changed() => break Some(close(CLOSE_GOING_AWAY, "gateway shutting down")),
-            _ = ping.tick(), if limits.ping_interval_secs > 0 => {
-                let _ = to_client.send(Message::Ping(Vec::new().into()));
-            }
+            _ = ping.tick(), if limits.ping_interval_secs > 0 => session.to_client.push(Message::Ping(Vec::new().into())),
             _ = idle_check.tick() => {
                 if last_heard.elapsed() > idle {
                     crate::metrics::limit_hit("idle");
@@ -200,33 +200,35 @@ pub async fn run(state: Arc<GatewayState>, socket: WebSocket, ip: IpAddr) {
             }
         }
     };
+    for m in session.to_client.drain(..) {
+        let _ = client_sink.feed(m).await;
+    }
     if let Some(frame) = end {
         tracing::debug!(upstream = %upstream.name, %ip, ?frame, "closing client session");
-        let _ = to_client.send(frame);
+        let _ = client_sink.feed(frame).await;
     }
+    let _ = client_sink.flush().await;
+    let _ = client_sink.close().await;
+    let _ = up_sink.close().await;
     let unanswered = session.in_flight.values().filter(|f| matches!(f, InFlight::Client { .. })).count() as u64;
     upstream.outstanding.fetch_sub(unanswered.min(upstream.outstanding.load(Ordering::Relaxed)), Ordering::Relaxed);
     upstream.sessions.fetch_sub(1, Ordering::Relaxed);
-    drop(session);
-    drop(to_client);
-    up_writer.abort();
-    let _ = writer.await;
 }
 
 impl Session {
-    fn reply_error(&self, id: Option<Value>, jsonrpc: bool, error: RpcError) {
+    fn reply_error(&mut self, id: Option<Value>, jsonrpc: bool, error: RpcError) {
         let text = wire::error_response(id.as_ref().unwrap_or(&Value::Null), jsonrpc, &error);
-        let _ = self.to_client.send(Message::Text(text.into()));
+        self.to_client.push(Message::Text(text.into()));
     }
 
-    fn reply_result(&self, id: Option<Value>, jsonrpc: bool, result: &RawValue) {
+    fn reply_result(&mut self, id: Option<Value>, jsonrpc: bool, result: &RawValue) {
         if let Some(id) = id {
-            let _ = self.to_client.send(Message::Text(wire::result_response(&id, jsonrpc, result).into()));
+            self.to_client.push(Message::Text(wire::result_response(&id, jsonrpc, result).into()));
         }
     }
 
     fn on_client_text(&mut self, text: &str) {
-        crate::metrics::request("ws");
+        self.requests_counter.increment(1);
         if self.state.limiter.load().check_key(&self.ip).is_err() {
             crate::metrics::limit_hit("rate");
             let id = Request::parse(text).ok().and_then(|r| r.id);
@@ -237,7 +239,7 @@ impl Session {
             Ok(r) => r,
             Err(e) => {
                 crate::metrics::limit_hit("parse_error");
-                let _ = self.to_client.send(Message::Text(e.to_json().into()));
+                self.to_client.push(Message::Text(e.to_json().into()));
                 return;
             }
         };
@@ -292,7 +294,7 @@ impl Session {
             let id = self.take_id();
             self.in_flight.insert(id, InFlight::Resolve(api.clone()));
             let frame = format!("{{\"id\":{id},\"method\":\"call\",\"params\":[1,{},[]]}}", Value::String(api));
-            let _ = self.to_upstream.send(UpMessage::text(frame));
+            self.to_upstream.push(UpMessage::text(frame));
         }
     }
 
@@ -324,7 +326,7 @@ impl Session {
         let frame = format!("{{\"id\":{id},\"method\":\"call\",\"params\":[{upstream_api},{method},{}]}}", args.get());
         self.in_flight.insert(id, InFlight::Client { id: q.id, jsonrpc: q.jsonrpc, started: Instant::now() });
         self.upstream.outstanding.fetch_add(1, Ordering::Relaxed);
-        let _ = self.to_upstream.send(UpMessage::text(frame));
+        self.to_upstream.push(UpMessage::text(frame));
     }
 
     fn on_upstream_text(&mut self, text: &str) {
@@ -350,7 +352,7 @@ impl Session {
             let Ok((cb, payload)) = serde_json::from_str::<(u64, &RawValue)>(params.get()) else { return };
             if let Some(client_cb) = self.callbacks.get(&cb) {
                 let text = format!("{{\"method\":\"notice\",\"params\":[{client_cb},{}]}}", payload.get());
-                let _ = self.to_client.send(Message::Text(text.into()));
+                self.to_client.push(Message::Text(text.into()));
             }
             return;
         }
@@ -367,7 +369,7 @@ impl Session {
                     (None, Some(e)) => format!("{{\"id\":{id_text}{rpc},\"error\":{}}}", e.get()),
                     (None, None) => format!("{{\"id\":{id_text}{rpc},\"result\":null}}"),
                 };
-                let _ = self.to_client.send(Message::Text(text.into()));
+                self.to_client.push(Message::Text(text.into()));
             }
             Some(InFlight::Resolve(api)) => {
                 let waiting = self.resolving.remove(&api).unwrap_or_default();

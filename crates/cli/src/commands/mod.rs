@@ -1,5 +1,6 @@
 //! Subcommand implementations: argument structs and thin calls into the library crates.
 
+pub mod bench;
 pub mod devnet;
 pub mod gateway;
 pub mod key;

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Gateway benchmark, one run, three paths to the same devnet node on loopback:
+#   direct → the node;  haproxy → HAProxy (TCP mode) → the node;  gateway → bts-infra gateway → the node.
+# For 1, 64 and 512 connections it prints msgs/s and p50/p99 latency per path, and the gateway's
+# and HAProxy's ratios against direct. Everything listens on 127.0.0.1 and stops at the end.
+# Usage: bench/gateway.sh   (needs haproxy: apt-get install haproxy)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v haproxy >/dev/null || { echo "error: haproxy not installed (apt-get install haproxy)" >&2; exit 2; }
+cargo build --release -q -p bts-infra
+B=target/release/bts-infra
+tmp=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$tmp"; }
+trap cleanup EXIT
+
+NODE=127.0.0.1:18190 HAPROXY=127.0.0.1:18191 GATEWAY=127.0.0.1:18192
+$B devnet --nodes 1 --block-interval 3 --listen $NODE --admin-listen 127.0.0.1:18189 >"$tmp/devnet.out" 2>"$tmp/devnet.err" &
+pids+=($!)
+cat >"$tmp/haproxy.cfg" <<CFG
+global
+  maxconn 8192
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+frontend fe
+  bind $HAPROXY
+  default_backend be
+backend be
+  server node $NODE
+CFG
+haproxy -f "$tmp/haproxy.cfg" -db >"$tmp/haproxy.log" 2>&1 &
+pids+=($!)
+cat >"$tmp/gateway.toml" <<CFG
+listen = "$GATEWAY"
+[[upstreams]]
+name = "node0"
+url = "ws://$NODE"
+[limits]
+max_connections_per_ip = 4096
+requests_per_second_per_ip = 10000000
+burst_per_ip = 10000000
+CFG
+RUST_LOG=warn $B gateway --config "$tmp/gateway.toml" >"$tmp/gateway.out" 2>"$tmp/gateway.err" &
+pids+=($!)
+sleep 4
+
+printf "%-8s %6s %12s %10s %10s\n" path conns "msgs/s" "p50 ms" "p99 ms"
+for conns in 1 64 512; do
+  case $conns in 1) msgs=3000 ;; 64) msgs=150 ;; *) msgs=30 ;; esac
+  for path in direct haproxy gateway; do
+    case $path in direct) url=ws://$NODE ;; haproxy) url=ws://$HAPROXY ;; gateway) url=ws://$GATEWAY ;; esac
+    r=$($B bench --url "$url" --connections $conns --messages $msgs --timeout 120 --json)
+    echo "$r" >"$tmp/$path-$conns.json"
+    python3 - "$path" "$conns" "$r" <<'PY'
+import json, sys
+path, conns, r = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+print(f"{path:<8} {conns:>6} {r['messages_per_second']:>12.0f} {r['p50_ms']:>10.3f} {r['p99_ms']:>10.3f}" + (f"   ({r['failed']} failed)" if r['failed'] else ""))
+PY
+  done
+  python3 - "$tmp" "$conns" <<'PY'
+import json, sys
+tmp, conns = sys.argv[1], sys.argv[2]
+d = {p: json.load(open(f"{tmp}/{p}-{conns}.json")) for p in ("direct", "haproxy", "gateway")}
+for p in ("haproxy", "gateway"):
+    print(f"  {p}/direct: throughput {d[p]['messages_per_second']/d['direct']['messages_per_second']:.2f}x, "
+          f"added p50 {d[p]['p50_ms']-d['direct']['p50_ms']:+.3f} ms, added p99 {d[p]['p99_ms']-d['direct']['p99_ms']:+.3f} ms")
+PY
+done

@@ -1,0 +1,151 @@
+//! A bounded load generator: N WebSocket connections, each sending M JSON-RPC calls one after
+//! another, with a total time limit. Loopback targets only, so a benchmark can never load a
+//! machine that is not ours.
+
+use futures_util::{SinkExt, StreamExt};
+use serde::Serialize;
+use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::Message;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct LoadConfig {
+    /// `ws://127.0.0.1:port` (loopback only).
+    pub url: String,
+    /// Concurrent connections.
+    pub connections: usize,
+    /// Calls per connection, sent one after another.
+    pub messages_per_connection: usize,
+    /// The request frame (its `id` is replaced per call).
+    pub method: String,
+    /// Give up after this long overall.
+    pub timeout: Duration,
+}
+
+/// Results of a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoadReport {
+    /// Connections opened.
+    pub connections: usize,
+    /// Calls answered.
+    pub completed: usize,
+    /// Calls that failed or were not answered in time.
+    pub failed: usize,
+    /// Wall-clock seconds of the measured phase.
+    pub seconds: f64,
+    /// Answered calls per second.
+    pub messages_per_second: f64,
+    /// Median call latency, milliseconds.
+    pub p50_ms: f64,
+    /// 99th percentile call latency, milliseconds.
+    pub p99_ms: f64,
+}
+
+/// Why a run could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The target is not on loopback.
+    #[error("refusing to load {0}: only ws://127.0.0.0/8 or ws://[::1] targets are allowed")]
+    NotLoopback(String),
+    /// Connections could not be opened.
+    #[error("cannot connect to {url}: {reason}")]
+    Connect {
+        /// Target.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+fn is_loopback(url: &str) -> bool {
+    let rest = url.strip_prefix("ws://").unwrap_or("");
+    let host = rest.split('/').next().unwrap_or("");
+    let host = host.rsplit_once(':').map_or(host, |(h, _)| h).trim_start_matches('[').trim_end_matches(']');
+    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Runs the load and reports throughput and latency percentiles.
+pub async fn run(config: &LoadConfig) -> Result<LoadReport, LoadError> {
+    if !is_loopback(&config.url) {
+        return Err(LoadError::NotLoopback(config.url.clone()));
+    }
+    // Open every connection first so the measured phase is only request traffic.
+    let mut sockets = Vec::with_capacity(config.connections);
+    for _ in 0..config.connections {
+        let ws_config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(8 * 1024);
+        let (ws, _) = tokio_tungstenite::connect_async_with_config(config.url.as_str(), Some(ws_config), true)
+            .await
+            .map_err(|e| LoadError::Connect { url: config.url.clone(), reason: e.to_string() })?;
+        sockets.push(ws);
+    }
+    let deadline = Instant::now() + config.timeout;
+    let started = Instant::now();
+    let tasks: Vec<_> = sockets
+        .into_iter()
+        .map(|mut ws| {
+            let method = config.method.clone();
+            let n = config.messages_per_connection;
+            tokio::spawn(async move {
+                let mut latencies = Vec::with_capacity(n);
+                let mut failed = 0;
+                for i in 0..n {
+                    let frame = format!("{{\"id\":{i},\"method\":\"call\",\"params\":[0,\"{method}\",[]]}}");
+                    let sent = Instant::now();
+                    if Instant::now() >= deadline || ws.send(Message::text(frame)).await.is_err() {
+                        failed += n - i;
+                        break;
+                    }
+                    let answered = loop {
+                        match tokio::time::timeout_at(deadline.into(), ws.next()).await {
+                            Ok(Some(Ok(Message::Text(t)))) if t.as_str().contains("\"result\"") => break true,
+                            Ok(Some(Ok(Message::Text(_)))) => break false,
+                            Ok(Some(Ok(_))) => continue,
+                            _ => break false,
+                        }
+                    };
+                    if answered {
+                        latencies.push(sent.elapsed());
+                    } else {
+                        failed += 1;
+                    }
+                }
+                let _ = ws.close(None).await;
+                (latencies, failed)
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    let mut failed = 0;
+    for t in tasks {
+        if let Ok((l, f)) = t.await {
+            all.extend(l);
+            failed += f;
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    all.sort_unstable();
+    let pct = |p: f64| all.get(((all.len().saturating_sub(1)) as f64 * p).round() as usize).map_or(0.0, |d| d.as_secs_f64() * 1000.0);
+    Ok(LoadReport {
+        connections: config.connections,
+        completed: all.len(),
+        failed,
+        seconds,
+        messages_per_second: all.len() as f64 / seconds.max(1e-9),
+        p50_ms: pct(0.5),
+        p99_ms: pct(0.99),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_loopback_targets() {
+        assert!(super::is_loopback("ws://127.0.0.1:8090"));
+        assert!(super::is_loopback("ws://127.0.0.2:80/x"));
+        assert!(super::is_loopback("ws://[::1]:8090"));
+        assert!(super::is_loopback("ws://localhost:1"));
+        assert!(!super::is_loopback("ws://10.0.0.1:8090"));
+        assert!(!super::is_loopback("ws://example.com:8090"));
+        assert!(!super::is_loopback("wss://127.0.0.1:1"));
+    }
+}
