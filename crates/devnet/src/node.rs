@@ -230,6 +230,9 @@ pub(crate) async fn serve_on(endpoint: Arc<Endpoint>, listener: tokio::net::TcpL
     *endpoint.stop_listener.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(stop_tx);
     let app = axum::Router::new().fallback(handle_request).with_state(endpoint.clone());
     tracing::info!(endpoint = endpoint.index, addr = %endpoint.addr(), "node endpoint listening");
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     tokio::select! {
         r = axum::serve(listener, app) => r,
         _ = stop_rx => {
