@@ -249,7 +249,10 @@ async fn handle_request(
     body: axum::body::Bytes,
 ) -> Response {
     if let Ok(ws) = ws {
-        return ws.max_message_size(MAX_MESSAGE_BYTES).read_buffer_size(bts_rpc::client::READ_BUFFER_BYTES).on_upgrade(move |socket| websocket_session(endpoint, socket));
+        return ws
+            .max_message_size(MAX_MESSAGE_BYTES)
+            .read_buffer_size(bts_rpc::client::READ_BUFFER_BYTES)
+            .on_upgrade(move |socket| websocket_session(endpoint, socket));
     }
     let mut response = if method == Method::POST {
         http_call(&endpoint, &body).await

@@ -97,15 +97,14 @@ async fn rpc_entry(
             metrics::gauge!("bts_gateway_connections").increment(1.0);
         }
         let guard = ConnectionGuard { state: state.clone(), ip };
-        return ws.max_message_size(limits.max_message_bytes)
+        return ws
+            .max_message_size(limits.max_message_bytes)
             .max_frame_size(limits.max_message_bytes)
             .read_buffer_size(bts_rpc::client::READ_BUFFER_BYTES)
-            .on_upgrade(
-            move |socket| async move {
+            .on_upgrade(move |socket| async move {
                 crate::session::run(state.clone(), socket, ip).await;
                 drop(guard);
-            },
-        );
+            });
     }
     if method != Method::POST {
         return (

@@ -124,7 +124,9 @@ pub async fn run(config: &LoadConfig) -> Result<LoadReport, LoadError> {
     }
     let seconds = started.elapsed().as_secs_f64();
     all.sort_unstable();
-    let pct = |p: f64| all.get(((all.len().saturating_sub(1)) as f64 * p).round() as usize).map_or(0.0, |d| d.as_secs_f64() * 1000.0);
+    let pct = |p: f64| {
+        all.get(((all.len().saturating_sub(1)) as f64 * p).round() as usize).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
     Ok(LoadReport {
         connections: config.connections,
         completed: all.len(),

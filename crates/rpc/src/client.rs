@@ -267,7 +267,8 @@ pub async fn connect_websocket(
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
     tokio_tungstenite::tungstenite::Error,
 > {
-    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(READ_BUFFER_BYTES);
+    let config =
+        tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(READ_BUFFER_BYTES);
     tokio_tungstenite::connect_async_with_config(url, Some(config), true).await.map(|(ws, _)| ws)
 }
 
@@ -275,8 +276,7 @@ async fn run_connection(inner: Arc<Inner>) {
     let mut delay = inner.config.reconnect_min;
     let mut generation = 0u64;
     loop {
-        let attempt =
-            tokio::time::timeout(inner.config.connect_timeout, connect_websocket(&inner.config.url));
+        let attempt = tokio::time::timeout(inner.config.connect_timeout, connect_websocket(&inner.config.url));
         match attempt.await {
             Ok(Ok(socket)) => {
                 generation += 1;

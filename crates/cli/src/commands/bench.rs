@@ -42,7 +42,13 @@ pub fn run(args: BenchArgs) -> Result<()> {
     } else {
         println!(
             "{}: {} connections, {} ok, {} failed, {:.0} msgs/s, p50 {:.3} ms, p99 {:.3} ms",
-            args.url, report.connections, report.completed, report.failed, report.messages_per_second, report.p50_ms, report.p99_ms
+            args.url,
+            report.connections,
+            report.completed,
+            report.failed,
+            report.messages_per_second,
+            report.p50_ms,
+            report.p99_ms
         );
     }
     Ok(())
