@@ -45,12 +45,21 @@ const CALLBACK_METHODS: &[&str] = &[
 ];
 
 enum InFlight {
-    Client { id: Option<Value>, jsonrpc: bool, started: Instant },
+    /// A client request: the client's id as JSON text.
+    Client { id: Option<Box<str>>, jsonrpc: bool, started: Instant },
+    /// A login-API call resolving this API name to the upstream's id.
     Resolve(String),
 }
 
+/// How a frame names its API: a session-local id, or a name.
+enum ApiSel<'a> {
+    Local(u64),
+    Named(&'a str),
+}
+
+/// A request waiting for its API's upstream id.
 struct Queued {
-    id: Option<Value>,
+    id: Option<Box<str>>,
     jsonrpc: bool,
     method: String,
     args: Box<RawValue>,
@@ -216,24 +225,37 @@ pub async fn run(state: Arc<GatewayState>, socket: WebSocket, ip: IpAddr) {
 }
 
 impl Session {
-    fn reply_error(&mut self, id: Option<Value>, jsonrpc: bool, error: RpcError) {
-        let text = wire::error_response(id.as_ref().unwrap_or(&Value::Null), jsonrpc, &error);
+    /// Sends an error answer; `id` is the client's id as JSON text (`None` → `null`).
+    fn reply_error(&mut self, id: Option<&str>, jsonrpc: bool, error: RpcError) {
+        let error = serde_json::to_string(&error).unwrap_or_else(|_| "null".into());
+        let rpc = if jsonrpc { ",\"jsonrpc\":\"2.0\"" } else { "" };
+        let text = format!("{{\"id\":{}{rpc},\"error\":{error}}}", id.unwrap_or("null"));
         self.to_client.push(Message::Text(text.into()));
     }
 
-    fn reply_result(&mut self, id: Option<Value>, jsonrpc: bool, result: &RawValue) {
+    /// Sends a result; notifications (no id) get none.
+    fn reply_result(&mut self, id: Option<&str>, jsonrpc: bool, result: &str) {
         if let Some(id) = id {
-            self.to_client.push(Message::Text(wire::result_response(&id, jsonrpc, result).into()));
+            let rpc = if jsonrpc { ",\"jsonrpc\":\"2.0\"" } else { "" };
+            self.to_client.push(Message::Text(format!("{{\"id\":{id}{rpc},\"result\":{result}}}").into()));
         }
     }
 
     fn on_client_text(&mut self, text: &str) {
         self.requests_counter.increment(1);
-        if self.state.limiter.load().check_key(&self.ip).is_err() {
-            crate::metrics::limit_hit("rate");
-            let id = Request::parse(text).ok().and_then(|r| r.id);
-            self.reply_error(id, false, crate::rate_limited_error(&self.state));
-            return;
+        // Fast path: one borrowed parse. Anything unusual goes through the full parser, which
+        // gives the node's exact error.
+        if let Some(call) = wire::BorrowedCall::parse(text) {
+            let id = call.id.map(RawValue::get);
+            if self.state.limiter.load().check_key(&self.ip).is_err() {
+                crate::metrics::limit_hit("rate");
+                return self.reply_error(id, call.jsonrpc, crate::rate_limited_error(&self.state));
+            }
+            let api = match &call.api {
+                wire::BorrowedApi::Id(n) => ApiSel::Local(*n),
+                wire::BorrowedApi::Name(name) => ApiSel::Named(name.as_ref()),
+            };
+            return self.on_call(id, call.jsonrpc, api, &call.method, call.args);
         }
         let request = match Request::parse(text) {
             Ok(r) => r,
@@ -243,47 +265,64 @@ impl Session {
                 return;
             }
         };
-        let (id, jsonrpc) = (request.id.clone(), request.jsonrpc);
-        let call = match request.call() {
-            Ok(c) => c,
-            Err(e) => return self.reply_error(id, jsonrpc, e),
-        };
-        let api = match &call.api {
-            ApiRef::Id(n) => match self.local_apis.get(usize::try_from(*n).unwrap_or(usize::MAX)) {
-                Some(name) => name.clone(),
+        let id = request.id.as_ref().map(Value::to_string);
+        if self.state.limiter.load().check_key(&self.ip).is_err() {
+            crate::metrics::limit_hit("rate");
+            return self.reply_error(id.as_deref(), request.jsonrpc, crate::rate_limited_error(&self.state));
+        }
+        match request.call() {
+            Ok(call) => {
+                let api = match &call.api {
+                    ApiRef::Id(n) => ApiSel::Local(*n),
+                    ApiRef::Name(name) => ApiSel::Named(name.as_str()),
+                };
+                self.on_call(id.as_deref(), request.jsonrpc, api, &call.method, &call.args);
+            }
+            Err(e) => self.reply_error(id.as_deref(), request.jsonrpc, e),
+        }
+    }
+
+    fn on_call(&mut self, id: Option<&str>, jsonrpc: bool, api: ApiSel<'_>, method: &str, args: &RawValue) {
+        let api: &str = match api {
+            ApiSel::Local(n) => match self.local_apis.get(usize::try_from(n).unwrap_or(usize::MAX)) {
+                Some(name) => name,
                 None => {
                     let e = FcException::assert("_local_apis.size() > api_id", "").into_error();
                     return self.reply_error(id, jsonrpc, e);
                 }
             },
-            ApiRef::Name(name) => name.clone(),
+            ApiSel::Named(name) => name,
         };
-        if let Err(e) = crate::policy::check_call(&self.state.config.load().limits, &api, &call.method) {
+        let api = api.to_owned();
+        if let Err(e) = crate::policy::check_call(&self.state.config.load().limits, &api, method) {
             return self.reply_error(id, jsonrpc, e);
         }
         if api == "login" {
-            if call.method == "login" {
+            if method == "login" {
                 // Every connection is logged in already; answered here, at once (wallets time this).
-                return self.reply_result(id, jsonrpc, &raw_owned("true"));
+                return self.reply_result(id, jsonrpc, "true");
             }
-            if API_SETS.contains(&call.method.as_str()) {
-                let local = match self.local_apis.iter().position(|a| *a == call.method) {
+            if API_SETS.contains(&method) {
+                let local = match self.local_apis.iter().position(|a| a == method) {
                     Some(i) => i,
                     None => {
-                        self.local_apis.push(call.method.clone());
+                        self.local_apis.push(method.to_owned());
                         self.local_apis.len() - 1
                     }
                 };
-                return self.reply_result(id, jsonrpc, &raw_owned(&local.to_string()));
+                return self.reply_result(id, jsonrpc, &local.to_string());
             }
         }
-        let queued = Queued { id, jsonrpc, method: call.method, args: call.args };
         match self.upstream_api_ids.get(&api) {
             Some(upstream_api) => {
                 let upstream_api = *upstream_api;
-                self.forward(upstream_api, queued);
+                self.forward(upstream_api, id, jsonrpc, method, args);
             }
-            None => self.resolve_then_forward(api, queued),
+            None => {
+                let queued =
+                    Queued { id: id.map(Into::into), jsonrpc, method: method.to_owned(), args: args.to_owned() };
+                self.resolve_then_forward(api, queued);
+            }
         }
     }
 
@@ -304,27 +343,28 @@ impl Session {
         id
     }
 
-    fn forward(&mut self, upstream_api: u64, q: Queued) {
+    fn forward(&mut self, upstream_api: u64, client_id: Option<&str>, jsonrpc: bool, method: &str, args: &RawValue) {
         let id = self.take_id();
-        let mut args = q.args;
-        if CALLBACK_METHODS.contains(&q.method.as_str()) {
+        let mut rebuilt: Option<String> = None;
+        if CALLBACK_METHODS.contains(&method) {
             // Replace the client's callback id with ours; notices are mapped back.
             let parts = serde_json::from_str::<Vec<&RawValue>>(args.get()).unwrap_or_default();
             if let Some(first) = parts.first() {
                 let client_cb: Value = serde_json::from_str(first.get()).unwrap_or(Value::Null);
                 self.callbacks.insert(id, client_cb);
-                let mut rebuilt = format!("[{id}");
+                let mut text = format!("[{id}");
                 for p in &parts[1..] {
-                    rebuilt.push(',');
-                    rebuilt.push_str(p.get());
+                    text.push(',');
+                    text.push_str(p.get());
                 }
-                rebuilt.push(']');
-                args = raw_owned(&rebuilt);
+                text.push(']');
+                rebuilt = Some(text);
             }
         }
-        let method = Value::String(q.method);
-        let frame = format!("{{\"id\":{id},\"method\":\"call\",\"params\":[{upstream_api},{method},{}]}}", args.get());
-        self.in_flight.insert(id, InFlight::Client { id: q.id, jsonrpc: q.jsonrpc, started: Instant::now() });
+        let args = rebuilt.as_deref().unwrap_or(args.get());
+        let method = Value::from(method);
+        let frame = format!("{{\"id\":{id},\"method\":\"call\",\"params\":[{upstream_api},{method},{args}]}}");
+        self.in_flight.insert(id, InFlight::Client { id: client_id.map(Into::into), jsonrpc, started: Instant::now() });
         self.upstream.outstanding.fetch_add(1, Ordering::Relaxed);
         self.to_upstream.push(UpMessage::text(frame));
     }
@@ -361,8 +401,7 @@ impl Session {
             Some(InFlight::Client { id: client_id, jsonrpc, started }) => {
                 self.upstream.outstanding.fetch_sub(1, Ordering::Relaxed);
                 self.upstream.record_latency(started.elapsed(), msg.error.is_none());
-                let Some(client_id) = client_id else { return };
-                let id_text = client_id.to_string();
+                let Some(id_text) = client_id else { return };
                 let rpc = if jsonrpc { ",\"jsonrpc\":\"2.0\"" } else { "" };
                 let text = match (msg.result, msg.error) {
                     (Some(r), _) => format!("{{\"id\":{id_text}{rpc},\"result\":{}}}", r.get()),
@@ -378,7 +417,7 @@ impl Session {
                     Some(upstream_api) => {
                         self.upstream_api_ids.insert(api, upstream_api);
                         for q in waiting {
-                            self.forward(upstream_api, q);
+                            self.forward(upstream_api, q.id.as_deref(), q.jsonrpc, &q.method, &q.args);
                         }
                     }
                     None => {
@@ -387,7 +426,7 @@ impl Session {
                             .and_then(|e| serde_json::from_str(e.get()).ok())
                             .unwrap_or_else(|| FcException::assert("is_allowed", "Access denied").into_error());
                         for q in waiting {
-                            self.reply_error(q.id, q.jsonrpc, error.clone());
+                            self.reply_error(q.id.as_deref(), q.jsonrpc, error.clone());
                         }
                     }
                 }
@@ -395,8 +434,4 @@ impl Session {
             None => {}
         }
     }
-}
-
-fn raw_owned(text: &str) -> Box<RawValue> {
-    RawValue::from_string(text.to_owned()).unwrap_or_else(|_| Box::<RawValue>::default())
 }

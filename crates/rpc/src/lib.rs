@@ -7,4 +7,6 @@ pub mod client;
 pub mod wire;
 
 pub use client::{ClientConfig, ClientError, ConnectionState, HttpClient, WsClient};
-pub use wire::{ApiRef, Call, ErrorResponse, FcException, Incoming, Notice, Request, RpcError};
+pub use wire::{
+    ApiRef, BorrowedApi, BorrowedCall, Call, ErrorResponse, FcException, Incoming, Notice, Request, RpcError,
+};

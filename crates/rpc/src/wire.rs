@@ -175,6 +175,89 @@ impl Request {
     }
 }
 
+/// A `call` (or top-level method) frame parsed in one pass without copying: the fast path of a
+/// proxy. Anything unusual (batches, bad `jsonrpc`, odd ids, malformed params) yields `None`;
+/// callers then use [`Request::parse`], which produces the node's exact error.
+#[derive(Debug)]
+pub struct BorrowedCall<'a> {
+    /// The id as sent (number or string literal), `None` for a notification.
+    pub id: Option<&'a RawValue>,
+    /// Whether `"jsonrpc":"2.0"` was present.
+    pub jsonrpc: bool,
+    /// Target API.
+    pub api: BorrowedApi<'a>,
+    /// Method name.
+    pub method: std::borrow::Cow<'a, str>,
+    /// The argument array, raw.
+    pub args: &'a RawValue,
+}
+
+/// An API reference borrowed from a frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BorrowedApi<'a> {
+    /// Numeric id.
+    Id(u64),
+    /// API set name.
+    Name(std::borrow::Cow<'a, str>),
+}
+
+impl<'a> BorrowedCall<'a> {
+    /// Parses a well-formed request frame, or returns `None`.
+    pub fn parse(text: &'a str) -> Option<Self> {
+        #[derive(serde::Deserialize)]
+        struct Envelope<'a> {
+            #[serde(borrow, default)]
+            id: Option<&'a RawValue>,
+            #[serde(borrow, default)]
+            jsonrpc: Option<std::borrow::Cow<'a, str>>,
+            #[serde(borrow)]
+            method: std::borrow::Cow<'a, str>,
+            #[serde(borrow, default)]
+            params: Option<&'a RawValue>,
+        }
+        #[derive(serde::Deserialize)]
+        #[serde(untagged)]
+        enum Api<'a> {
+            Id(u64),
+            Name(#[serde(borrow)] std::borrow::Cow<'a, str>),
+        }
+        let env: Envelope<'a> = serde_json::from_str(text).ok()?;
+        let jsonrpc = match env.jsonrpc.as_deref() {
+            None => false,
+            Some("2.0") => true,
+            Some(_) => return None,
+        };
+        let id = match env.id {
+            Some(raw) if raw.get() == "null" => None,
+            Some(raw)
+                if raw.get().starts_with('"') || raw.get().starts_with(|c: char| c == '-' || c.is_ascii_digit()) =>
+            {
+                Some(raw)
+            }
+            Some(_) => return None,
+            None => None,
+        };
+        let params = env.params?;
+        if env.method == "call" {
+            let (api, method, args): (Api<'a>, std::borrow::Cow<'a, str>, &'a RawValue) =
+                serde_json::from_str(params.get()).ok()?;
+            if !args.get().starts_with('[') {
+                return None;
+            }
+            let api = match api {
+                Api::Id(n) => BorrowedApi::Id(n),
+                Api::Name(n) => BorrowedApi::Name(n),
+            };
+            Some(Self { id, jsonrpc, api, method, args })
+        } else {
+            if !params.get().starts_with('[') || env.method == "notice" || env.method == "callback" {
+                return None;
+            }
+            Some(Self { id, jsonrpc, api: BorrowedApi::Id(0), method: env.method, args: params })
+        }
+    }
+}
+
 fn empty_array() -> Box<RawValue> {
     #[allow(clippy::expect_used)] // "[]" is a valid JSON literal: this cannot fail.
     RawValue::from_string("[]".to_owned()).expect("[] is valid JSON")
@@ -424,6 +507,31 @@ mod tests {
         let r = Request::parse(r#"{"id":"x","method":"call","params":["database","get_chain_id",[]]}"#).unwrap();
         assert_eq!(r.call().unwrap().api, ApiRef::Name("database".into()));
         assert_eq!(r.id, Some(json!("x")));
+    }
+
+    #[test]
+    fn borrowed_calls_match_the_full_parser() {
+        let c =
+            BorrowedCall::parse(r#"{"id":7,"method":"call","params":[1,"login",["",""]],"jsonrpc":"2.0"}"#).unwrap();
+        assert_eq!(
+            (c.id.map(|r| r.get()), c.jsonrpc, c.api, c.method.as_ref(), c.args.get()),
+            (Some("7"), true, BorrowedApi::Id(1), "login", r#"["",""]"#)
+        );
+        let c = BorrowedCall::parse(r#"{"id":"x","method":"call","params":["database","get_chain_id",[]]}"#).unwrap();
+        assert_eq!((c.id.map(|r| r.get()), c.api), (Some("\"x\""), BorrowedApi::Name("database".into())));
+        let c = BorrowedCall::parse(r#"{"id":1,"method":"get_objects","params":[["2.1.0"]]}"#).unwrap();
+        assert_eq!((c.api, c.method.as_ref()), (BorrowedApi::Id(0), "get_objects"));
+        for odd in [
+            "{oops",
+            "[1]",
+            r#"{"id":{},"method":"get_chain_id","params":[]}"#,
+            r#"{"id":1,"jsonrpc":"1.0","method":"x","params":[]}"#,
+            r#"{"id":1,"method":"call","params":[0,"m",{}]}"#,
+            r#"{"id":1,"method":"call","params":[0]}"#,
+            r#"{"id":1,"method":"m","params":{}}"#,
+        ] {
+            assert!(BorrowedCall::parse(odd).is_none(), "{odd}");
+        }
     }
 
     #[test]
