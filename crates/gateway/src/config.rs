@@ -78,7 +78,8 @@ fn default_name() -> String {
 pub struct UpstreamConfig {
     /// Unique name used in logs, stats and metrics (e.g. `node1`).
     pub name: String,
-    /// `ws://host:port` of the node (its HTTP endpoint is the same port).
+    /// `ws://host:port` or `http://host:port` of the node: a node serves both on one port, and
+    /// the gateway always talks WebSocket to it.
     pub url: String,
     /// Relative share of new sessions and requests, 1–1000. Default 100.
     #[serde(default = "default_weight")]
@@ -190,6 +191,16 @@ pub struct AdminConfig {
     pub token: Option<String>,
 }
 
+impl UpstreamConfig {
+    /// The WebSocket URL the gateway connects to (`http://` is the same port as `ws://`).
+    pub fn ws_url(&self) -> String {
+        match self.url.strip_prefix("http://") {
+            Some(rest) => format!("ws://{rest}"),
+            None => self.url.clone(),
+        }
+    }
+}
+
 impl GatewayConfig {
     /// Reads and validates a TOML file.
     pub fn load(path: &std::path::Path) -> Result<Self, ConfigError> {
@@ -232,17 +243,13 @@ impl GatewayConfig {
             if !names.insert(&u.name) {
                 return Err(invalid(format!("upstreams[{i}].name"), format!("\"{}\" is used twice", u.name)));
             }
-            if !(u.url.starts_with("ws://") || u.url.starts_with("wss://")) {
-                return Err(invalid(
-                    format!("upstreams[{i}].url"),
-                    format!("\"{}\": expected ws:// (wss:// with TLS support)", u.url),
-                ));
-            }
-            if u.url.starts_with("wss://") {
-                return Err(invalid(
-                    format!("upstreams[{i}].url"),
-                    "wss:// upstreams need TLS support, which arrives with Gateway III",
-                ));
+            if !(u.url.starts_with("ws://") || u.url.starts_with("http://")) {
+                let reason = if u.url.starts_with("wss://") || u.url.starts_with("https://") {
+                    format!("\"{}\": TLS upstreams (wss://, https://) arrive with Gateway III", u.url)
+                } else {
+                    format!("\"{}\": expected ws://host:port or http://host:port", u.url)
+                };
+                return Err(invalid(format!("upstreams[{i}].url"), reason));
             }
             if !(1..=1000).contains(&u.weight) {
                 return Err(invalid(format!("upstreams[{i}].weight"), format!("{} is outside 1..=1000", u.weight)));
@@ -305,8 +312,12 @@ mod tests {
         assert!(e.contains("bogus") && e.contains("gw.toml"), "{e}");
         let e = GatewayConfig::parse(&format!("{MINIMAL}[health]\nfall = 0\n"), "t").unwrap_err().to_string();
         assert!(e.contains("health.fall"), "{e}");
-        let e = GatewayConfig::parse("[[upstreams]]\nname = \"a\"\nurl = \"http://x\"\n", "t").unwrap_err().to_string();
+        let e = GatewayConfig::parse("[[upstreams]]\nname = \"a\"\nurl = \"tcp://x\"\n", "t").unwrap_err().to_string();
         assert!(e.contains("upstreams[0].url"), "{e}");
+        let e = GatewayConfig::parse("[[upstreams]]\nname = \"a\"\nurl = \"wss://x\"\n", "t").unwrap_err().to_string();
+        assert!(e.contains("Gateway III"), "{e}");
+        let c = GatewayConfig::parse("[[upstreams]]\nname = \"a\"\nurl = \"http://127.0.0.1:8090\"\n", "t").unwrap();
+        assert_eq!(c.upstreams[0].ws_url(), "ws://127.0.0.1:8090");
         let e = GatewayConfig::parse(&format!("{MINIMAL}{MINIMAL}"), "t").unwrap_err().to_string();
         assert!(e.contains("used twice"), "{e}");
         let e = GatewayConfig::parse(&format!("{MINIMAL}[health]\nrise = \"x\"\n"), "t").unwrap_err().to_string();

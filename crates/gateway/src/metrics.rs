@@ -41,6 +41,10 @@ fn describe() {
     );
     describe_gauge!("bts_gateway_upstream_lag_blocks", "Blocks the upstream's head is behind the best upstream");
     describe_gauge!(
+        "bts_gateway_upstream_lib_lag_blocks",
+        "Blocks the upstream's last irreversible block is behind the best upstream's"
+    );
+    describe_gauge!(
         "bts_gateway_upstream_latency_p50_seconds",
         "Median latency of recent requests and checks, seconds"
     );
@@ -83,6 +87,9 @@ pub fn record_pool(pool: &UpstreamPool) {
         }
         if let Some(l) = s.lag_blocks {
             metrics::gauge!("bts_gateway_upstream_lag_blocks", "upstream" => name.clone()).set(f64::from(l));
+        }
+        if let Some(l) = s.lib_lag_blocks {
+            metrics::gauge!("bts_gateway_upstream_lib_lag_blocks", "upstream" => name.clone()).set(f64::from(l));
         }
         if let Some(p) = s.latency_p50_ms {
             metrics::gauge!("bts_gateway_upstream_latency_p50_seconds", "upstream" => name.clone()).set(p / 1000.0);

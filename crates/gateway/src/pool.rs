@@ -90,13 +90,14 @@ impl std::fmt::Debug for Upstream {
 
 impl Upstream {
     fn new(cfg: &UpstreamConfig, health: &HealthConfig) -> Arc<Self> {
-        let mut probe_cfg = ClientConfig::new(cfg.url.clone());
+        let url = cfg.ws_url();
+        let mut probe_cfg = ClientConfig::new(url.clone());
         probe_cfg.call_timeout = health.timeout();
         probe_cfg.connect_timeout = health.timeout();
         probe_cfg.reconnect_max = health.interval().max(Duration::from_millis(200));
         Arc::new(Self {
             name: cfg.name.clone(),
-            url: cfg.url.clone(),
+            url: url.clone(),
             weight: AtomicU32::new(cfg.weight),
             health: Mutex::new(Health::default()),
             last_observation: Mutex::new(None),
@@ -109,7 +110,7 @@ impl Upstream {
             latencies: Mutex::new(LatencyWindow::default()),
             rate: Mutex::new((Instant::now(), 0, 0.0)),
             availability: watch::channel(Availability { usable: false, reason: "not checked yet".into() }).0,
-            data: WsClient::spawn(ClientConfig::new(cfg.url.clone())),
+            data: WsClient::spawn(ClientConfig::new(url)),
             probe: WsClient::spawn(probe_cfg),
             chain_checked: Mutex::new(None),
         })
@@ -270,6 +271,8 @@ pub struct UpstreamStats {
     pub lag_blocks: Option<u32>,
     /// Last irreversible block.
     pub last_irreversible_block_num: Option<u32>,
+    /// Blocks its last irreversible block is behind the best upstream's.
+    pub lib_lag_blocks: Option<u32>,
     /// Median latency of recent requests and health checks, milliseconds.
     pub latency_p50_ms: Option<f64>,
     /// 99th percentile latency, milliseconds.
@@ -353,7 +356,7 @@ impl UpstreamPool {
         let next: Vec<Arc<Upstream>> = config
             .upstreams
             .iter()
-            .map(|u| match current.iter().find(|c| c.name == u.name && c.url == u.url) {
+            .map(|u| match current.iter().find(|c| c.name == u.name && c.url == u.ws_url()) {
                 Some(existing) => {
                     existing.weight.store(u.weight, Ordering::Relaxed);
                     existing.clone()
@@ -444,6 +447,13 @@ impl UpstreamPool {
     pub fn stats(&self) -> Vec<UpstreamStats> {
         let best = self.best_head();
         let now = i64::from(TimePointSec::now().secs());
+        let best_lib = self
+            .upstreams
+            .load()
+            .iter()
+            .filter_map(|u| lock(&u.last_observation).as_ref().map(|o| o.lib))
+            .max()
+            .unwrap_or(0);
         self.upstreams
             .load()
             .iter()
@@ -465,6 +475,7 @@ impl UpstreamPool {
                     head_age_seconds: obs.as_ref().map(|o| now - i64::from(o.head_time.secs())),
                     lag_blocks: obs.as_ref().map(|o| best.saturating_sub(o.head)),
                     last_irreversible_block_num: obs.as_ref().map(|o| o.lib),
+                    lib_lag_blocks: obs.as_ref().map(|o| best_lib.saturating_sub(o.lib)),
                     latency_p50_ms: ms(lat.percentile(0.5)),
                     latency_p99_ms: ms(lat.percentile(0.99)),
                     connections: u.sessions.load(Ordering::Relaxed),

@@ -353,3 +353,32 @@ async fn bitsharesjs_through_the_gateway() {
     let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success() && text.contains("# pass 1"), "{text}");
 }
+
+#[tokio::test]
+async fn shutdown_closes_sessions_with_going_away_and_stops_listening() {
+    let s = setup(1).await;
+    let addr = s.gateway.addr();
+    let mut c = ws(&s.gateway).await;
+    ask(&mut c, r#"{"id":1,"method":"get_chain_id","params":[]}"#).await;
+    let Setup { devnet, gateway } = s;
+    let stopping = tokio::spawn(gateway.shutdown(Duration::from_secs(5)));
+    let (code, reason) = expect_close(&mut c).await;
+    assert_eq!((u16::from(code), reason.as_str()), (1001, "gateway shutting down"));
+    drop(c);
+    tokio::time::timeout(Duration::from_secs(10), stopping).await.expect("drained within the deadline").unwrap();
+    assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "listener closed");
+    drop(devnet);
+}
+
+#[tokio::test]
+async fn http_upstream_urls_and_lib_lag_are_reported() {
+    let s = setup_with(2, |c| {
+        for u in &mut c.upstreams {
+            u.url = u.url.replacen("ws://", "http://", 1);
+        }
+    })
+    .await;
+    let node0 = upstream_stats(&s.gateway, "node0").await;
+    assert!(node0["url"].as_str().unwrap().starts_with("ws://"), "{node0}");
+    assert!(node0["lib_lag_blocks"].is_u64(), "{node0}");
+}
