@@ -34,6 +34,8 @@ pub const CLOSE_TRY_AGAIN: u16 = 1013;
 pub const CLOSE_TOO_BIG: u16 = 1009;
 /// Close code for the gateway shutting down or an idle client.
 pub const CLOSE_GOING_AWAY: u16 = 1001;
+/// How often a session checks its upstream's health, shutdown, idleness and pings.
+const HOUSEKEEPING: Duration = Duration::from_millis(250);
 
 /// Methods whose first argument is a callback id (bitsharesjs-ws `ChainWebSocket`).
 const CALLBACK_METHODS: &[&str] = &[
@@ -134,15 +136,18 @@ pub async fn run(state: Arc<GatewayState>, socket: WebSocket, ip: IpAddr) {
         callbacks: HashMap::new(),
         next_id: 1,
     };
-    let mut availability = upstream.availability();
-    let mut shutdown = state.shutdown.subscribe();
+    let availability = upstream.availability();
+    let shutdown = state.shutdown.subscribe();
     let limits = state.config.load().limits.clone();
     let idle = Duration::from_secs(limits.idle_timeout_secs.max(1));
     let mut last_heard = Instant::now();
-    let ping_every = Duration::from_secs(limits.ping_interval_secs.max(1));
-    let mut ping = tokio::time::interval(ping_every);
-    ping.tick().await;
-    let mut idle_check = tokio::time::interval(Duration::from_secs(1));
+    let ping_every = (limits.ping_interval_secs > 0).then(|| Duration::from_secs(limits.ping_interval_secs));
+    let mut last_ping = Instant::now();
+    // One housekeeping timer instead of a select branch per watch channel and timer: branch
+    // futures are rebuilt on every loop turn, and a message's turn should cost as little as
+    // possible. Upstream failure and shutdown are therefore noticed within this period.
+    let mut housekeeping = tokio::time::interval(HOUSEKEEPING);
+    housekeeping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
     let end: Option<Message> = loop {
         // Write what the last event produced; a failed write ends the session.
@@ -193,18 +198,21 @@ pub async fn run(state: Arc<GatewayState>, socket: WebSocket, ip: IpAddr) {
                 }
                 Some(Ok(_)) => {}
             },
-            changed = availability.changed() => {
+            _ = housekeeping.tick() => {
+                if *shutdown.borrow() {
+                    break Some(close(CLOSE_GOING_AWAY, "gateway shutting down"));
+                }
                 let a = availability.borrow().clone();
-                if changed.is_err() || !a.usable {
+                if !a.usable {
                     break Some(close(CLOSE_UPSTREAM_GONE, &a.reason));
                 }
-            }
-            _ = shutdown.changed() => break Some(close(CLOSE_GOING_AWAY, "gateway shutting down")),
-            _ = ping.tick(), if limits.ping_interval_secs > 0 => session.to_client.push(Message::Ping(Vec::new().into())),
-            _ = idle_check.tick() => {
                 if last_heard.elapsed() > idle {
                     crate::metrics::limit_hit("idle");
                     break Some(close(CLOSE_GOING_AWAY, "idle timeout"));
+                }
+                if ping_every.is_some_and(|every| last_ping.elapsed() >= every) {
+                    last_ping = Instant::now();
+                    session.to_client.push(Message::Ping(Vec::new().into()));
                 }
             }
         }
