@@ -359,6 +359,10 @@ fn admin_allowed(state: &GatewayState, peer: &SocketAddr, headers: &HeaderMap) -
     }
 }
 
+fn admin_error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, axum::Json(json!({"error": message.into()}))).into_response()
+}
+
 async fn admin_upstream(
     State(state): State<Arc<GatewayState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -366,26 +370,20 @@ async fn admin_upstream(
     Path((name, action)): Path<(String, String)>,
 ) -> Response {
     if !admin_allowed(&state, &peer, &headers) {
-        return (
-            StatusCode::FORBIDDEN,
-            axum::Json(json!({"error": "admin is allowed from loopback or with the admin token"})),
-        )
-            .into_response();
+        return admin_error(StatusCode::FORBIDDEN, "admin is allowed from loopback or with the admin token");
     }
     let Some(up) = state.pool.get(&name) else {
-        return (StatusCode::NOT_FOUND, axum::Json(json!({"error": format!("no upstream named {name}")})))
-            .into_response();
+        return admin_error(StatusCode::NOT_FOUND, format!("no upstream named {name}"));
     };
     let next = match action.as_str() {
         "drain" => AdminState::Drain,
         "maintenance" => AdminState::Maintenance,
         "enable" => AdminState::Enabled,
         other => {
-            return (
+            return admin_error(
                 StatusCode::NOT_FOUND,
-                axum::Json(json!({"error": format!("unknown action {other}: use drain, maintenance or enable")})),
-            )
-                .into_response();
+                format!("unknown action {other}: use drain, maintenance or enable"),
+            );
         }
     };
     up.set_admin_state(next);
@@ -398,14 +396,10 @@ async fn admin_reload(
     headers: HeaderMap,
 ) -> Response {
     if !admin_allowed(&state, &peer, &headers) {
-        return (
-            StatusCode::FORBIDDEN,
-            axum::Json(json!({"error": "admin is allowed from loopback or with the admin token"})),
-        )
-            .into_response();
+        return admin_error(StatusCode::FORBIDDEN, "admin is allowed from loopback or with the admin token");
     }
     match crate::reload_from_file(&state) {
         Ok(()) => axum::Json(json!({"reloaded": true})).into_response(),
-        Err(e) => (StatusCode::BAD_REQUEST, axum::Json(json!({"error": e}))).into_response(),
+        Err(e) => admin_error(StatusCode::BAD_REQUEST, e),
     }
 }

@@ -8,7 +8,6 @@ use bts_rpc::{ClientConfig, WsClient};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A devnet with 1-second blocks on free loopback ports.
 pub async fn start(nodes: usize) -> Devnet {
@@ -113,19 +112,8 @@ pub fn with_fee(op: Operation, fee: i64) -> Operation {
 
 /// Raw HTTP/1.1 exchange; returns (status, headers lowercased, body).
 pub async fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, String, String) {
-    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut buf = Vec::new();
-    // The node closes the connection after the response, so read to EOF.
-    tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut buf)).await.expect("response in time").unwrap();
-    let text = String::from_utf8(buf).unwrap();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
-    (status, head.to_lowercase(), body.to_owned())
+    let r = bts_testkit::http(None, addr, method, path, body).await;
+    (r.status, r.head, r.body)
 }
 
 /// PATCH faults through the admin API.

@@ -7,7 +7,6 @@ use bts_gateway::config::{GatewayConfig, HealthConfig, UpstreamConfig};
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 pub struct Setup {
     pub devnet: Devnet,
@@ -89,45 +88,11 @@ pub async fn http_from(
     path: &str,
     body: &str,
 ) -> (u16, String) {
-    let mut s = connect_from(from, addr).await;
-    let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut buf = Vec::new();
-    tokio::time::timeout(Duration::from_secs(15), s.read_to_end(&mut buf)).await.expect("response in time").unwrap();
-    let text = String::from_utf8_lossy(&buf).to_string();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head.split_whitespace().nth(1).unwrap_or("0").parse().unwrap_or(0);
-    let body = if head.to_lowercase().contains("transfer-encoding: chunked") { dechunk(body) } else { body.to_owned() };
-    (status, body)
+    let r = bts_testkit::http(from, addr, method, path, body).await;
+    (r.status, r.body)
 }
 
-fn dechunk(body: &str) -> String {
-    let mut out = String::new();
-    let mut rest = body;
-    while let Some((size, tail)) = rest.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if n == 0 {
-            break;
-        }
-        out.push_str(&tail[..n.min(tail.len())]);
-        rest = tail.get(n + 2..).unwrap_or("");
-    }
-    out
-}
-
-pub async fn connect_from(from: Option<std::net::IpAddr>, addr: SocketAddr) -> tokio::net::TcpStream {
-    match from {
-        None => tokio::net::TcpStream::connect(addr).await.unwrap(),
-        Some(ip) => {
-            let socket = tokio::net::TcpSocket::new_v4().unwrap();
-            socket.bind(SocketAddr::new(ip, 0)).unwrap();
-            socket.connect(addr).await.unwrap()
-        }
-    }
-}
+pub use bts_testkit::connect_from;
 
 pub async fn rpc(addr: SocketAddr, api: &str, method: &str, args: Value) -> Value {
     let body = serde_json::json!({"id": 1, "method": "call", "params": [api, method, args]}).to_string();
