@@ -197,36 +197,42 @@ fn help_explains_every_command() {
     assert_one_line_error(&o, "unrecognized subcommand");
 }
 
-#[test]
-fn devnet_prints_its_urls_serves_and_stops_on_sigterm() {
-    use std::io::{BufRead, BufReader, Read};
+/// Starts a long-running subcommand and reads its banner up to the registrar WIF line.
+fn spawn_service(args: &[&str]) -> (std::process::Child, Vec<String>) {
+    use std::io::{BufRead, BufReader};
     let mut child = Command::new(env!("CARGO_BIN_EXE_bts-infra"))
-        .args([
-            "devnet",
-            "--nodes",
-            "2",
-            "--block-interval",
-            "1",
-            "--listen",
-            "127.0.0.1:0",
-            "--admin-listen",
-            "127.0.0.1:0",
-        ])
+        .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut banner = Vec::new();
-    for line in lines.by_ref() {
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
         let line = line.unwrap();
-        let done = line.starts_with("registrar WIF");
+        let done = line.contains("registrar WIF");
         banner.push(line);
         if done {
             break;
         }
     }
+    (child, banner)
+}
+
+#[test]
+fn devnet_prints_its_urls_serves_and_stops_on_sigterm() {
+    use std::io::Read;
+    let (mut child, banner) = spawn_service(&[
+        "devnet",
+        "--nodes",
+        "2",
+        "--block-interval",
+        "1",
+        "--listen",
+        "127.0.0.1:0",
+        "--admin-listen",
+        "127.0.0.1:0",
+    ]);
     let text = banner.join("\n");
     let chain_id = banner[0].strip_prefix("devnet chain id: ").unwrap().to_owned();
     let url = banner[1].split_whitespace().nth(2).unwrap().trim_start_matches("ws://").to_owned();
@@ -269,32 +275,18 @@ fn devnet_rejects_bad_settings_naming_them() {
 
 #[test]
 fn up_starts_devnet_and_gateway_and_serves_through_the_gateway() {
-    use std::io::{BufRead, BufReader, Read};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_bts-infra"))
-        .args([
-            "up",
-            "--listen",
-            "127.0.0.1:0",
-            "--devnet-listen",
-            "127.0.0.1:0",
-            "--devnet-admin-listen",
-            "127.0.0.1:0",
-        ])
-        .args(["--block-interval", "1"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut banner = Vec::new();
-    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
-        let line = line.unwrap();
-        let done = line.contains("registrar WIF");
-        banner.push(line);
-        if done {
-            break;
-        }
-    }
+    use std::io::Read;
+    let (mut child, banner) = spawn_service(&[
+        "up",
+        "--listen",
+        "127.0.0.1:0",
+        "--devnet-listen",
+        "127.0.0.1:0",
+        "--devnet-admin-listen",
+        "127.0.0.1:0",
+        "--block-interval",
+        "1",
+    ]);
     let text = banner.join("\n");
     assert!(banner[0].starts_with("bts-infra is up"), "{text}");
     let gateway = banner[1].split_whitespace().nth(1).unwrap().trim_start_matches("ws://").to_owned();
