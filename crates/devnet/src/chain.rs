@@ -888,11 +888,6 @@ impl Chain {
         let pending = std::mem::take(&mut self.pending);
         Ok(self.apply_block_header(block, aslot, pending))
     }
-
-    /// Number of transactions waiting for the next block.
-    pub fn pending_count(&self) -> usize {
-        self.pending.len()
-    }
 }
 
 struct Snapshot {

@@ -301,11 +301,16 @@ impl Session {
             },
             ApiSel::Named(name) => name,
         };
-        let api = api.to_owned();
-        if let Err(e) = crate::policy::check_call(&self.state.config.load().limits, &api, method) {
+        // Decide everything that needs the API name while it is borrowed, so the per-message
+        // path does not copy it; only a first use of an unresolved API takes an owned name.
+        let policy = crate::policy::check_call(&self.state.config.load().limits, api, method);
+        let is_login = api == "login";
+        let upstream_api = self.upstream_api_ids.get(api).copied();
+        let unresolved = upstream_api.is_none().then(|| api.to_owned());
+        if let Err(e) = policy {
             return self.reply_error(id, jsonrpc, e);
         }
-        if api == "login" {
+        if is_login {
             if method == "login" {
                 // Every connection is logged in already; answered here, at once (wallets time this).
                 return self.reply_result(id, jsonrpc, "true");
@@ -321,16 +326,11 @@ impl Session {
                 return self.reply_result(id, jsonrpc, &local.to_string());
             }
         }
-        match self.upstream_api_ids.get(&api) {
-            Some(upstream_api) => {
-                let upstream_api = *upstream_api;
-                self.forward(upstream_api, id, jsonrpc, method, args);
-            }
-            None => {
-                let queued =
-                    Queued { id: id.map(Into::into), jsonrpc, method: method.to_owned(), args: args.to_owned() };
-                self.resolve_then_forward(api, queued);
-            }
+        if let Some(upstream_api) = upstream_api {
+            self.forward(upstream_api, id, jsonrpc, method, args);
+        } else if let Some(api) = unresolved {
+            let queued = Queued { id: id.map(Into::into), jsonrpc, method: method.to_owned(), args: args.to_owned() };
+            self.resolve_then_forward(api, queued);
         }
     }
 
