@@ -29,7 +29,9 @@ enum Command {
     Devnet(commands::devnet::DevnetArgs),
     /// Run the chain-aware gateway in front of BitShares nodes (config: see config/gateway.example.toml).
     Gateway(commands::gateway::GatewayArgs),
-    /// Start everything on loopback: a 3-node devnet and the gateway in front of it.
+    /// Run the account-registration faucet the web wallet calls (config: see config/faucet.example.toml).
+    Faucet(commands::faucet::FaucetArgs),
+    /// Start everything on loopback: a 3-node devnet, the gateway in front of it, and the faucet.
     Up(commands::up::UpArgs),
     /// Load-test a WebSocket JSON-RPC endpoint on loopback (fixed connections and messages).
     Bench(commands::bench::BenchArgs),
@@ -63,6 +65,7 @@ fn main() -> ExitCode {
         Command::Tx(cmd) => commands::tx::run(cmd),
         Command::Devnet(args) => commands::devnet::run(args),
         Command::Gateway(args) => commands::gateway::run(args),
+        Command::Faucet(args) => commands::faucet::run(args),
         Command::Up(args) => commands::up::run(args),
         Command::Bench(args) => commands::bench::run(args),
     };

@@ -31,9 +31,22 @@ pub async fn connect_from(from: Option<IpAddr>, addr: SocketAddr) -> tokio::net:
 
 /// Sends one request with `Connection: close` and reads the whole response (15 s limit).
 pub async fn http(from: Option<IpAddr>, addr: SocketAddr, method: &str, path: &str, body: &str) -> HttpResponse {
+    http_with_headers(from, addr, method, path, &[], body).await
+}
+
+/// [`http`] with extra request headers (`("X-Forwarded-For", "203.0.113.9")`).
+pub async fn http_with_headers(
+    from: Option<IpAddr>,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> HttpResponse {
     let mut s = connect_from(from, addr).await;
+    let extra: String = headers.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
     let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\n{extra}Content-Length: {}\r\n\r\n{body}",
         body.len()
     );
     s.write_all(req.as_bytes()).await.expect("send the request");

@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod devnet;
+pub mod faucet;
 pub mod gateway;
 pub mod key;
 pub mod tx;
