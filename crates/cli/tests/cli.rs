@@ -274,11 +274,13 @@ fn devnet_rejects_bad_settings_naming_them() {
 }
 
 #[test]
-fn up_starts_devnet_and_gateway_and_serves_through_the_gateway() {
+fn up_starts_devnet_gateway_and_faucet_and_serves_through_the_gateway() {
     use std::io::Read;
     let (mut child, banner) = spawn_service(&[
         "up",
         "--listen",
+        "127.0.0.1:0",
+        "--faucet-listen",
         "127.0.0.1:0",
         "--devnet-listen",
         "127.0.0.1:0",
@@ -300,6 +302,30 @@ fn up_starts_devnet_and_gateway_and_serves_through_the_gateway() {
     let mut resp = String::new();
     s.read_to_string(&mut resp).unwrap();
     assert!(resp.starts_with("HTTP/1.1 200") && resp.contains("head_block_number"), "{resp}");
+
+    // The faucet registers an account (through the gateway) and the gateway then serves it.
+    let faucet_line = banner.iter().find(|l| l.trim_start().starts_with("faucet:")).unwrap_or_else(|| panic!("{text}"));
+    let faucet = faucet_line
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .trim_start_matches("http://")
+        .trim_end_matches("/api/v1/accounts");
+    let key = "BTS6MRyAjQq8ud7hVNYcfnVPJqcVpscN5So8BhtHuGYqET5GDW5CV";
+    let body =
+        format!(r#"{{"account":{{"name":"up-user-1","owner_key":"{key}","active_key":"{key}","memo_key":"{key}"}}}}"#);
+    let mut s = std::net::TcpStream::connect(faucet).unwrap();
+    write!(s, "POST /api/v1/accounts HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len()).unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    assert!(resp.starts_with("HTTP/1.1 201") && resp.contains(r#""name":"up-user-1""#), "{resp}");
+    let mut s = std::net::TcpStream::connect(&gateway).unwrap();
+    let body = r#"{"id":1,"method":"call","params":["database","get_account_by_name",["up-user-1"]]}"#;
+    write!(s, "POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}", body.len())
+        .unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    assert!(resp.contains(r#""registrar":"1.2.17""#), "{resp}");
 
     let _ = Command::new("kill").arg(child.id().to_string()).status();
     assert!(child.wait().unwrap().success());

@@ -151,12 +151,28 @@ async fn faucet_killed_after_each_state_finishes_every_registration_exactly_once
         assert_eq!(account["id"], row["account_id"], "{account} vs {row}");
         assert_eq!(account["owner"]["key_auths"][0][0], row["owner_key"]);
         assert_eq!(account["registrar"], "1.2.17");
-        let history = node_call(&devnet, "history", "get_account_history", json!(["faucet", "1.11.0", 100, "1.11.0"])).await;
-        let creations =
-            history.as_array().unwrap().iter().filter(|h| h["op"][0] == 5 && h["op"][1]["name"] == name.as_str()).count();
+        let history =
+            node_call(&devnet, "history", "get_account_history", json!(["faucet", "1.11.0", 100, "1.11.0"])).await;
+        let creations = history
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|h| h["op"][0] == 5 && h["op"][1]["name"] == name.as_str())
+            .count();
         assert_eq!(creations, 1, "{name} registered {creations} times");
         child.kill().unwrap();
         child.wait().unwrap();
     }
+    // The operator's referral table reads the same store.
+    let out = Command::new(env!("CARGO_BIN_EXE_bts-infra"))
+        .args(["faucet", "stats", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let faucet_row = table.lines().find(|l| l.starts_with("faucet ")).unwrap_or_else(|| panic!("{table}"));
+    assert_eq!(faucet_row.split_whitespace().collect::<Vec<_>>(), ["faucet", "4", "0"], "{table}");
+    assert!(table.contains("rows irreversible: 4"), "{table}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -99,7 +99,9 @@ fn pg_bin() -> PathBuf {
         .map(|d| d.filter_map(|e| e.ok().map(|e| e.path().join("bin"))).filter(|p| p.join("initdb").exists()).collect())
         .unwrap_or_default();
     versions.sort();
-    versions.pop().expect("PostgreSQL server binaries under /usr/lib/postgresql/*/bin (apt-get install postgresql; .ci/run does)")
+    versions
+        .pop()
+        .expect("PostgreSQL server binaries under /usr/lib/postgresql/*/bin (apt-get install postgresql; .ci/run does)")
 }
 
 fn is_root() -> bool {
