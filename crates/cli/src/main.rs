@@ -35,6 +35,8 @@ enum Command {
     Up(commands::up::UpArgs),
     /// Load-test a WebSocket JSON-RPC endpoint on loopback (fixed connections and messages).
     Bench(commands::bench::BenchArgs),
+    /// Load-test registrations: through a faucet, and (baseline) signed and broadcast directly to a node.
+    BenchRegistrations(commands::bench::BenchRegistrationsArgs),
 }
 
 fn main() -> ExitCode {
@@ -68,6 +70,7 @@ fn main() -> ExitCode {
         Command::Faucet(args) => commands::faucet::run(args),
         Command::Up(args) => commands::up::run(args),
         Command::Bench(args) => commands::bench::run(args),
+        Command::BenchRegistrations(args) => commands::bench::run_registrations(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

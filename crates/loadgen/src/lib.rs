@@ -45,7 +45,7 @@ pub struct LoadReport {
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     /// The target is not on loopback.
-    #[error("refusing to load {0}: only ws://127.0.0.0/8 or ws://[::1] targets are allowed")]
+    #[error("refusing to load {0}: only ws:// or http:// targets on 127.0.0.0/8 or [::1] are allowed")]
     NotLoopback(String),
     /// Connections could not be opened.
     #[error("cannot connect to {url}: {reason}")]
@@ -57,8 +57,10 @@ pub enum LoadError {
     },
 }
 
+pub mod registrations;
+
 fn is_loopback(url: &str) -> bool {
-    let rest = url.strip_prefix("ws://").unwrap_or("");
+    let rest = url.strip_prefix("ws://").or_else(|| url.strip_prefix("http://")).unwrap_or("");
     let host = rest.split('/').next().unwrap_or("");
     let host = host.rsplit_once(':').map_or(host, |(h, _)| h).trim_start_matches('[').trim_end_matches(']');
     host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())

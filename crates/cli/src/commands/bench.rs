@@ -53,3 +53,78 @@ pub fn run(args: BenchArgs) -> Result<()> {
     }
     Ok(())
 }
+
+#[derive(Debug, Args)]
+pub struct BenchRegistrationsArgs {
+    /// Faucet base URL, http://127.0.0.1:PORT (loopback only).
+    #[arg(long)]
+    faucet: String,
+    /// Node for the baseline, ws://127.0.0.1:PORT: the same registrations signed here and
+    /// broadcast directly (registrar WIF from the BTS_FAUCET_WIF environment variable).
+    #[arg(long)]
+    node: Option<String>,
+    /// Registrar account name for the baseline.
+    #[arg(long, default_value = "faucet")]
+    registrar: String,
+    /// Registrations per mode.
+    #[arg(long, default_value_t = 200)]
+    count: usize,
+    /// Registrations in flight at once.
+    #[arg(long, default_value_t = 16)]
+    concurrency: usize,
+    /// Overall time limit per mode, seconds.
+    #[arg(long, default_value_t = 120)]
+    timeout: u64,
+    /// Print one JSON object per mode instead of a line of text.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run_registrations(args: BenchRegistrationsArgs) -> Result<()> {
+    use bts_loadgen::registrations;
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    // Names must be new on every run: a per-run tag from the clock.
+    let tag = format!(
+        "{:x}",
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0) % 0xffffff
+    );
+    let timeout = Duration::from_secs(args.timeout);
+    let mut reports = vec![runtime.block_on(registrations::through_faucet(
+        &args.faucet,
+        &format!("f{tag}"),
+        args.count,
+        args.concurrency,
+        timeout,
+    ))?];
+    if let Some(node) = &args.node {
+        let wif = std::env::var("BTS_FAUCET_WIF").context("the baseline needs the registrar WIF in BTS_FAUCET_WIF")?;
+        let key = bts_protocol::PrivateKey::from_wif(wif.trim()).context("BTS_FAUCET_WIF is not a valid WIF")?;
+        reports.push(runtime.block_on(registrations::direct(
+            node,
+            &args.registrar,
+            key,
+            &format!("d{tag}"),
+            args.count,
+            args.concurrency,
+            timeout,
+        ))?);
+    }
+    for r in &reports {
+        if args.json {
+            println!("{}", serde_json::to_string(r)?);
+        } else {
+            println!(
+                "{}: {}/{} registered in {:.1} s, {:.1} registrations/s, p50 {:.1} ms, p99 {:.1} ms{}",
+                r.mode,
+                r.registered,
+                r.attempted,
+                r.seconds,
+                r.registrations_per_second,
+                r.p50_ms,
+                r.p99_ms,
+                r.first_error.as_ref().map(|e| format!(" (first error: {e})")).unwrap_or_default()
+            );
+        }
+    }
+    Ok(())
+}
