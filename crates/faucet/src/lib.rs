@@ -135,10 +135,16 @@ impl Faucet {
     }
 
     /// Stops accepting, lets in-flight requests finish (up to `grace`), stops the jobs.
-    pub async fn shutdown(self, grace: Duration) {
+    pub async fn shutdown(mut self, grace: Duration) {
         let _ = self.shutdown.send(true);
-        let _ = tokio::time::timeout(grace, self.server).await;
-        let _ = tokio::time::timeout(grace, self.jobs).await;
+        if tokio::time::timeout(grace, &mut self.server).await.is_err() {
+            self.server.abort();
+        }
+        // A job in the middle of a registration finishes its step unless the grace runs out; the
+        // recovery pass of the next start picks up whatever is left.
+        if tokio::time::timeout(grace, &mut self.jobs).await.is_err() {
+            self.jobs.abort();
+        }
         self.registrar.store().close().await;
     }
 }

@@ -2,7 +2,7 @@
 //! decoded into small typed answers. Every call has the client's timeout; a transport failure is
 //! [`NodeError::Unavailable`], a refusal by the node is [`NodeError::Rejected`] with its message.
 
-use bts_protocol::{AccountId, Asset, BlockId, ChainId, Operation, SignedTransaction, TimePointSec};
+use bts_protocol::{AccountId, AddressPrefix, Asset, BlockId, ChainId, Operation, SignedTransaction, TimePointSec};
 use bts_rpc::client::{ClientError, WsClient};
 use serde_json::{Value, json};
 
@@ -136,6 +136,15 @@ impl Node {
         v.as_str()
             .and_then(|s| s.parse().ok())
             .ok_or_else(|| NodeError::Unexpected { method: "get_chain_id", detail: v.to_string() })
+    }
+
+    /// The chain's key prefix (`GRAPHENE_ADDRESS_PREFIX` from `get_config`: `BTS`, `TEST`, …).
+    pub async fn address_prefix(&self) -> Result<AddressPrefix, NodeError> {
+        let v = self.call("database", "get_config", json!([])).await?;
+        v["GRAPHENE_ADDRESS_PREFIX"]
+            .as_str()
+            .and_then(|p| AddressPrefix::new(p).ok())
+            .ok_or_else(|| NodeError::Unexpected { method: "get_config", detail: "no GRAPHENE_ADDRESS_PREFIX".into() })
     }
 
     /// `get_dynamic_global_properties`.

@@ -147,12 +147,7 @@ impl Registrar {
                 account.name
             )));
         }
-        let prefix = account
-            .active_keys
-            .first()
-            .and_then(|k| k.get(..3))
-            .and_then(|p| AddressPrefix::new(p).ok())
-            .unwrap_or(AddressPrefix::BTS);
+        let prefix = node.address_prefix().await.map_err(node_err)?;
         let public = key.public_key(prefix).to_string();
         if !account.active_keys.contains(&public) {
             return Err(StartError::Account(format!(
@@ -382,7 +377,8 @@ impl Registrar {
     /// Fee from the node's schedule, TaPoS from its head, signed with the registrar key.
     async fn build_and_sign(&self, op: Operation) -> Result<(SignedTransaction, i64), NodeError> {
         let fee = self.node.required_fee(&op).await?;
-        let op = with_fee(op, fee);
+        let mut op = op;
+        op.set_fee(Asset::core(fee));
         let head = self.node.head().await?;
         let expiration = head.time.checked_add(self.config.timing.expiration_seconds).unwrap_or(TimePointSec::MAX);
         let mut tx =
@@ -484,8 +480,9 @@ impl Registrar {
     async fn settle_rejected(&self, row: &Registration, message: String) -> Result<Registration, Refusal> {
         if message.contains("already exists") || message.contains("duplicate transaction") {
             // Either ours landed (a re-send after a crash) or someone else took the name.
+            // Never re-send from here: a duplicate that is still pending would loop until its block.
             let row = self.load(row.id).await?;
-            return self.resolve(&row).await;
+            return self.resolve(&row, false).await;
         }
         let refusal = if message.contains("nsufficient Balance") || message.contains("insufficient_balance") {
             tracing::error!(name = %row.name, "registrar cannot pay the fee: {message}");
@@ -522,16 +519,19 @@ impl Registrar {
         account.registrar == self.account.id && account.owner_key.as_deref() == Some(row.owner_key.as_str())
     }
 
-    /// Decides a `signed`/`broadcast` row by asking the chain (see the module docs).
-    async fn resolve(&self, row: &Registration) -> Result<Registration, Refusal> {
+    /// Decides a `signed`/`broadcast` row by asking the chain (see the module docs); with
+    /// `resend` false a still-valid transaction is left for the next recovery pass.
+    async fn resolve(&self, row: &Registration, resend: bool) -> Result<Registration, Refusal> {
         let unavailable = |e: NodeError| {
             tracing::warn!(error = %e, "node unavailable while resolving");
             Refusal::Pending(row.name.clone())
         };
         match self.node.account_by_name(&row.name).await.map_err(unavailable)? {
             Some(a) if self.is_ours(&a, row) => {
-                if let Err(e) = self.store.mark_included(row.id, row.state, None, &a.id.to_string(), unix_now()).await {
-                    tracing::error!(error = %e, "cannot record inclusion");
+                match self.store.mark_included(row.id, row.state, None, &a.id.to_string(), unix_now()).await {
+                    Ok(true) => self.metrics.reached(RegistrationState::Included),
+                    Ok(false) => {}
+                    Err(e) => tracing::error!(error = %e, "cannot record inclusion"),
                 }
                 tracing::info!(id = row.id, name = %row.name, account = %a.id, "registration found on chain");
                 self.load(row.id).await
@@ -551,6 +551,8 @@ impl Registrar {
                         }
                         _ => self.load(row.id).await.and_then(settled),
                     }
+                } else if !resend {
+                    Err(Refusal::Pending(row.name.clone()))
                 } else {
                     let tx: SignedTransaction =
                         row.tx_json.as_deref().and_then(|j| serde_json::from_str(j).ok()).ok_or(Refusal::Store)?;
@@ -612,7 +614,7 @@ impl Registrar {
             let Some(_claim) = self.claim(row.id) else { continue };
             let outcome = match row.state {
                 RegistrationState::Received => self.drive_received(row.id).await.map(|_| ()),
-                RegistrationState::Signed | RegistrationState::Broadcast => self.resolve(&row).await.map(|_| ()),
+                RegistrationState::Signed | RegistrationState::Broadcast => self.resolve(&row, true).await.map(|_| ()),
                 RegistrationState::Included => {
                     if let Err(e) = self.settle_included(&row).await {
                         tracing::debug!(error = %e, "recovery: irreversibility check failed");
@@ -751,26 +753,5 @@ fn settled(row: Registration) -> Result<Registration, Refusal> {
         RegistrationState::Failed if row.failure.as_deref() == Some("Account exists") => Err(Refusal::AccountExists),
         RegistrationState::Failed => Err(Refusal::NodeRejected(row.failure.unwrap_or_default())),
         _ => Err(Refusal::Pending(row.name)),
-    }
-}
-
-fn with_fee(op: Operation, fee: i64) -> Operation {
-    match op {
-        Operation::AccountCreate(mut o) => {
-            o.fee = Asset::core(fee);
-            Operation::AccountCreate(o)
-        }
-        Operation::VestingBalanceWithdraw(mut o) => {
-            o.fee = Asset::core(fee);
-            Operation::VestingBalanceWithdraw(o)
-        }
-        Operation::Transfer(mut o) => {
-            o.fee = Asset::core(fee);
-            Operation::Transfer(o)
-        }
-        Operation::AccountUpgrade(mut o) => {
-            o.fee = Asset::core(fee);
-            Operation::AccountUpgrade(o)
-        }
     }
 }

@@ -238,11 +238,14 @@ impl Store {
         };
         let open_err = |source| StoreError::Open { url: redact_url(url), source };
         // SQLite has one writer anyway; one connection means no SQLITE_BUSY under load.
-        let pool = AnyPoolOptions::new()
-            .max_connections(if sqlite { 1 } else { 8 })
-            .connect(&connect_url)
-            .await
-            .map_err(open_err)?;
+        // The SQLite connection is kept for the process's life: an in-memory store
+        // (`sqlite::memory:`, used by `bts-infra up` without --data-dir) lives in it.
+        let options = if sqlite {
+            AnyPoolOptions::new().max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None)
+        } else {
+            AnyPoolOptions::new().max_connections(8)
+        };
+        let pool = options.connect(&connect_url).await.map_err(open_err)?;
         let (id_col, extra) = if sqlite {
             ("id INTEGER PRIMARY KEY AUTOINCREMENT", vec!["PRAGMA journal_mode=WAL"])
         } else {

@@ -308,17 +308,8 @@ async fn sign_and_send(devnet: &bts_devnet::Devnet, op: Operation, key: &bts_pro
     let head = dgp["head_block_id"].as_str().unwrap().parse().unwrap();
     let time: TimePointSec = dgp["time"].as_str().unwrap().parse().unwrap();
     let fee = node_call(devnet, "get_required_fees", json!([[op], "1.3.0"])).await[0]["amount"].as_i64().unwrap();
-    let op = match op {
-        Operation::Transfer(mut t) => {
-            t.fee = Asset::core(fee);
-            Operation::Transfer(t)
-        }
-        Operation::AccountUpgrade(mut u) => {
-            u.fee = Asset::core(fee);
-            Operation::AccountUpgrade(u)
-        }
-        other => other,
-    };
+    let mut op = op;
+    op.set_fee(Asset::core(fee));
     let mut tx = SignedTransaction::from(Transaction::new(
         TaposRef::from_block_id(&head),
         time.checked_add(60).unwrap(),
@@ -450,4 +441,53 @@ async fn wrong_registrar_key_or_chain_is_refused_at_start() {
     not_member.registrar.name = "init0-nope".into();
     let e = bts_faucet::Faucet::start(not_member, registrar_key()).await.unwrap_err();
     assert!(e.to_string().contains("account 'init0-nope' does not exist"), "{e}");
+}
+
+#[tokio::test]
+async fn a_testnet_prefix_chain_takes_test_keys_and_refuses_bts_keys() {
+    let devnet = bts_devnet::Devnet::start(bts_devnet::DevnetConfig {
+        nodes: 1,
+        block_interval: 1,
+        listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        admin_listen: None,
+        prefix: bts_protocol::AddressPrefix::new("TEST").unwrap(),
+        registrar_key: Some(registrar_key()),
+        ..bts_devnet::DevnetConfig::default()
+    })
+    .await
+    .unwrap();
+    let dir = temp_dir("testnet");
+    let faucet = faucet(config(&devnet, &dir)).await;
+    let [owner, active, memo] = wallet_keys("test-net-1", "pw").map(|k| k.replacen("BTS", "TEST", 1));
+    let body = json!({"account": {"name": "test-net-1", "owner_key": owner, "active_key": active, "memo_key": memo}});
+    let r = post(&faucet, "/api/v1/accounts", &body.to_string()).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(account(&devnet, "test-net-1").await["owner"]["key_auths"][0][0], owner);
+    let r = post(&faucet, "/api/v1/accounts", &wallet_body("test-net-2", None)).await;
+    assert_eq!(r.status, 422);
+    assert!(error_message(&r).contains("invalid public key prefix \"BTS\", expected \"TEST\""), "{}", r.body);
+    faucet.shutdown(Duration::from_secs(2)).await;
+}
+
+#[tokio::test]
+async fn admin_view_needs_loopback_or_the_token() {
+    let devnet = devnet().await;
+    let dir = temp_dir("admin");
+    let mut c = config(&devnet, &dir);
+    c.admin.token = Some("a-long-admin-token-0123".into());
+    let faucet = faucet(c).await;
+    post(&faucet, "/api/v1/accounts", &wallet_body("admin-user-1", None)).await;
+    let addr = faucet.addr();
+    let get_with = |auth: &'static str| async move {
+        let headers = [("Authorization", auth)];
+        bts_testkit::http_with_headers(None, addr, "GET", "/admin/registrations/admin-user-1", &headers, "").await
+    };
+    let denied = get_with("Bearer wrong-token").await;
+    assert_eq!(denied.status, 403, "{}", denied.body);
+    let allowed = get_with("Bearer a-long-admin-token-0123").await;
+    assert_eq!(allowed.status, 200, "{}", allowed.body);
+    let rows = json_body(&allowed)["registrations"].as_array().unwrap().clone();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["name"], "admin-user-1");
+    faucet.shutdown(Duration::from_secs(2)).await;
 }

@@ -473,6 +473,16 @@ impl Operation {
         }
     }
 
+    /// Sets the fee (after asking the node with `get_required_fees` for the operation at fee 0).
+    pub fn set_fee(&mut self, fee: Asset) {
+        match self {
+            Operation::Transfer(op) => op.fee = fee,
+            Operation::AccountCreate(op) => op.fee = fee,
+            Operation::AccountUpgrade(op) => op.fee = fee,
+            Operation::VestingBalanceWithdraw(op) => op.fee = fee,
+        }
+    }
+
     /// The account that pays the fee — and, for these operations, the only account whose active
     /// authority must sign.
     pub fn fee_payer(&self) -> AccountId {

@@ -89,25 +89,9 @@ pub async fn fee_for(client: &WsClient, op: &Operation) -> i64 {
     fees[0]["amount"].as_i64().unwrap()
 }
 
-pub fn with_fee(op: Operation, fee: i64) -> Operation {
-    match op {
-        Operation::Transfer(mut t) => {
-            t.fee = Asset::core(fee);
-            Operation::Transfer(t)
-        }
-        Operation::AccountCreate(mut c) => {
-            c.fee = Asset::core(fee);
-            Operation::AccountCreate(c)
-        }
-        Operation::AccountUpgrade(mut u) => {
-            u.fee = Asset::core(fee);
-            Operation::AccountUpgrade(u)
-        }
-        Operation::VestingBalanceWithdraw(mut w) => {
-            w.fee = Asset::core(fee);
-            Operation::VestingBalanceWithdraw(w)
-        }
-    }
+pub fn with_fee(mut op: Operation, fee: i64) -> Operation {
+    op.set_fee(Asset::core(fee));
+    op
 }
 
 /// Raw HTTP/1.1 exchange; returns (status, headers lowercased, body).
