@@ -29,6 +29,7 @@ async fn bitsharesjs_wallet_registers_through_the_faucet() {
             health: Default::default(),
             limits: Default::default(),
             admin: Default::default(),
+            monitoring: Default::default(),
         },
         None,
     )

@@ -63,6 +63,18 @@ pub struct GatewayConfig {
     /// Admin endpoints (`/admin/...` on the listener).
     #[serde(default)]
     pub admin: AdminConfig,
+    /// Outputs for existing monitoring (HAProxy agent-check).
+    #[serde(default)]
+    pub monitoring: MonitoringConfig,
+}
+
+/// Monitoring outputs besides `/stats`, `/stats.json`, `/metrics` and `/health`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MonitoringConfig {
+    /// TCP address of the HAProxy agent-check responder (`127.0.0.1:8081`). Default: off.
+    /// Not reloadable (restart to change).
+    pub agent_check_listen: Option<SocketAddr>,
 }
 
 fn default_listen() -> SocketAddr {

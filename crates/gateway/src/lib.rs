@@ -12,6 +12,7 @@
 // Handlers return `Response` in `Err` positions (axum style); they are not hot error paths.
 #![allow(clippy::result_large_err)]
 
+pub mod agent;
 pub mod config;
 pub mod health;
 pub mod metrics;
@@ -105,6 +106,7 @@ pub fn apply_config(state: &GatewayState, next: GatewayConfig) -> Result<(), Str
 pub struct Gateway {
     state: Arc<GatewayState>,
     addr: SocketAddr,
+    agent_addr: Option<SocketAddr>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
     stop_accepting: Option<tokio::sync::oneshot::Sender<()>>,
@@ -160,6 +162,15 @@ impl Gateway {
             shutdown: watch::channel(false).0,
         });
         let mut tasks = vec![tokio::spawn(pool.clone().run_health_checks())];
+        let mut agent_addr = None;
+        if let Some(agent) = state.config.load().monitoring.agent_check_listen {
+            let listener = tokio::net::TcpListener::bind(agent)
+                .await
+                .map_err(|source| StartError::Bind { addr: agent, source })?;
+            agent_addr = listener.local_addr().ok();
+            tracing::info!(addr = ?agent_addr, "HAProxy agent-check responder listening");
+            tasks.push(tokio::spawn(crate::agent::serve(listener, pool.clone())));
+        }
         let limiter_state = state.clone();
         tasks.push(tokio::spawn(async move {
             // Forget idle IPs so the limiter's table stays bounded.
@@ -185,12 +196,17 @@ impl Gateway {
             }
         });
         tracing::info!(%addr, "gateway listening");
-        Ok(Gateway { state, addr, tasks, server: Some(server), stop_accepting: Some(stop_tx) })
+        Ok(Gateway { state, addr, agent_addr, tasks, server: Some(server), stop_accepting: Some(stop_tx) })
     }
 
     /// The listener's address.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The agent-check responder's address, when `monitoring.agent_check_listen` is set.
+    pub fn agent_check_addr(&self) -> Option<SocketAddr> {
+        self.agent_addr
     }
 
     /// Shared state (pool, config, counters).

@@ -1,5 +1,5 @@
 //! Shared helpers: a devnet (from the dev-dependency) with a gateway in front, on loopback.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use bts_devnet::{Devnet, DevnetConfig};
 use bts_gateway::Gateway;
@@ -40,6 +40,7 @@ pub fn gateway_config(devnet: &Devnet) -> GatewayConfig {
         health: fast_health(),
         limits: Default::default(),
         admin: Default::default(),
+        monitoring: Default::default(),
     }
 }
 
