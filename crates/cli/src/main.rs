@@ -35,6 +35,10 @@ enum Command {
     Up(commands::up::UpArgs),
     /// Load-test a WebSocket JSON-RPC endpoint on loopback (fixed connections and messages).
     Bench(commands::bench::BenchArgs),
+    /// Nagios / Monitoring Plugins check of a gateway or a node: one line, exit 0/1/2/3.
+    Check(commands::monitor::CheckArgs),
+    /// Munin plugin for a gateway (`config`, fetch; multigraph per upstream).
+    Munin(commands::monitor::MuninArgs),
     /// Load-test registrations: through a faucet, and (baseline) signed and broadcast directly to a node.
     BenchRegistrations(commands::bench::BenchRegistrationsArgs),
 }
@@ -44,8 +48,23 @@ fn main() -> ExitCode {
     std::panic::set_hook(Box::new(|info| {
         eprintln!("error: internal error: {info}");
     }));
+    // A monitoring plugin answers every invocation on stdout with exit 3 for UNKNOWN, --help and
+    // --version included (Monitoring Plugins guidelines), never on stderr.
+    let plugin = std::env::args().nth(1).as_deref() == Some("check");
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
+        Err(err) if plugin => {
+            let text = err.render().to_string();
+            if matches!(err.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                print!("{text}");
+            } else {
+                // clap's error up to the usage block, on one line.
+                let message: Vec<&str> =
+                    text.lines().map(str::trim).take_while(|l| !l.is_empty() && !l.starts_with("Usage:")).collect();
+                println!("BTS UNKNOWN: {}", message.join(" ").trim_start_matches("error: "));
+            }
+            return ExitCode::from(3);
+        }
         Err(err) if matches!(err.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
             // Help and version go to stdout with exit 0, as clap would do.
             let _ = err.print();
@@ -71,6 +90,8 @@ fn main() -> ExitCode {
         Command::Up(args) => commands::up::run(args),
         Command::Bench(args) => commands::bench::run(args),
         Command::BenchRegistrations(args) => commands::bench::run_registrations(args),
+        Command::Check(args) => return commands::monitor::run_check(args),
+        Command::Munin(args) => commands::monitor::run_munin(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -16,6 +16,7 @@ pub mod agent;
 pub mod config;
 pub mod health;
 pub mod metrics;
+pub mod outputs;
 pub mod policy;
 pub mod pool;
 pub mod server;

@@ -5,6 +5,7 @@ pub mod devnet;
 pub mod faucet;
 pub mod gateway;
 pub mod key;
+pub mod monitor;
 pub mod tx;
 pub mod up;
 
