@@ -30,6 +30,7 @@ async fn bitsharesjs_wallet_registers_through_the_faucet() {
             limits: Default::default(),
             admin: Default::default(),
             monitoring: Default::default(),
+            tls: None,
         },
         None,
     )

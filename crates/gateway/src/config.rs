@@ -66,6 +66,20 @@ pub struct GatewayConfig {
     /// Outputs for existing monitoring (HAProxy agent-check).
     #[serde(default)]
     pub monitoring: MonitoringConfig,
+    /// TLS on the listener (`wss://`, `https://`). Default: plain `ws://`/`http://`.
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
+}
+
+/// Certificate files for the listener. Both are PEM; they are re-read on reload (SIGHUP,
+/// `POST /admin/reload`) and when they change on disk (checked every 5 s).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// Certificate chain, leaf first (e.g. Let's Encrypt's `fullchain.pem`).
+    pub cert_file: std::path::PathBuf,
+    /// The leaf's private key (PKCS#8, PKCS#1 or SEC1).
+    pub key_file: std::path::PathBuf,
 }
 
 /// Monitoring outputs besides `/stats`, `/stats.json`, `/metrics` and `/health`.

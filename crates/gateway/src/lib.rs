@@ -21,6 +21,7 @@ pub mod policy;
 pub mod pool;
 pub mod server;
 pub mod session;
+pub mod tls;
 
 use arc_swap::ArcSwap;
 use config::GatewayConfig;
@@ -53,6 +54,8 @@ pub struct GatewayState {
     pub per_ip: Mutex<HashMap<IpAddr, usize>>,
     /// When the gateway started.
     pub started: Instant,
+    /// The listener's certificate when TLS is on.
+    pub tls: Option<Arc<tls::CertStore>>,
     /// True once a shutdown began (no new sessions, `/health` answers 503).
     pub draining: AtomicBool,
     /// Flipped to close every session (shutdown).
@@ -93,6 +96,12 @@ pub fn apply_config(state: &GatewayState, next: GatewayConfig) -> Result<(), Str
     let current = state.config.load_full();
     if next.listen != current.listen {
         return Err(format!("listen changed ({} → {}): restart the gateway to move it", current.listen, next.listen));
+    }
+    if next.tls != current.tls {
+        return Err("tls changed: restart the gateway to turn TLS on or off or to use other files".into());
+    }
+    if let Some(store) = &state.tls {
+        store.reload().map_err(|e| e.to_string())?;
     }
     if next.limits != current.limits {
         state.limiter.store(Arc::new(limiter(&next.limits)));
@@ -139,6 +148,9 @@ pub enum StartError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// The TLS certificate or key could not be loaded.
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
 }
 
 impl Gateway {
@@ -150,8 +162,14 @@ impl Gateway {
             .await
             .map_err(|source| StartError::Bind { addr: config.listen, source })?;
         let addr = listener.local_addr().unwrap_or(config.listen);
+        let tls = match &config.tls {
+            Some(t) => Some(tls::CertStore::open(&t.cert_file, &t.key_file)?),
+            None => None,
+        };
+        let tls_config = tls.as_ref().map(tls::CertStore::server_config).transpose()?;
         let pool = UpstreamPool::new(&config);
         let state = Arc::new(GatewayState {
+            tls: tls.clone(),
             limiter: ArcSwap::from_pointee(limiter(&config.limits)),
             config: ArcSwap::from_pointee(config),
             config_path,
@@ -163,6 +181,15 @@ impl Gateway {
             shutdown: watch::channel(false).0,
         });
         let mut tasks = vec![tokio::spawn(pool.clone().run_health_checks())];
+        if let Some(store) = tls {
+            tasks.push(tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_secs(5));
+                loop {
+                    tick.tick().await;
+                    store.reload_if_changed();
+                }
+            }));
+        }
         let mut agent_addr = None;
         if let Some(agent) = state.config.load().monitoring.agent_check_listen {
             let listener = tokio::net::TcpListener::bind(agent)
@@ -186,13 +213,25 @@ impl Gateway {
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             // Small JSON-RPC frames must not wait for Nagle's algorithm.
-            let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-                let _ = tcp.set_nodelay(true);
-            });
-            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
+            let stop = async {
                 let _ = stop_rx.await;
-            });
-            if let Err(e) = serve.await {
+            };
+            let result = match tls_config {
+                Some(config) => match tls::TlsListener::new(listener, config) {
+                    // TlsListener sets TCP_NODELAY itself; tap_io only provides ConnectInfo.
+                    Ok(l) => {
+                        axum::serve(axum::serve::ListenerExt::tap_io(l, |_| {}), app).with_graceful_shutdown(stop).await
+                    }
+                    Err(e) => Err(e),
+                },
+                None => {
+                    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+                        let _ = tcp.set_nodelay(true);
+                    });
+                    axum::serve(listener, app).with_graceful_shutdown(stop).await
+                }
+            };
+            if let Err(e) = result {
                 tracing::error!(error = %e, "gateway listener failed");
             }
         });

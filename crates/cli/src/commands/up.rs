@@ -62,6 +62,7 @@ pub fn run(args: UpArgs) -> Result<()> {
             limits: Default::default(),
             admin: Default::default(),
             monitoring: Default::default(),
+            tls: None,
         };
         let gateway = Gateway::start(config, None).await.context("starting the gateway")?;
         gateway.wait_healthy(1, Duration::from_secs(10)).await;
