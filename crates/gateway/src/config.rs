@@ -104,12 +104,16 @@ fn default_name() -> String {
 pub struct UpstreamConfig {
     /// Unique name used in logs, stats and metrics (e.g. `node1`).
     pub name: String,
-    /// `ws://host:port` or `http://host:port` of the node: a node serves both on one port, and
-    /// the gateway always talks WebSocket to it.
+    /// `ws://host:port` or `http://host:port` of the node (a node serves both on one port, and
+    /// the gateway always talks WebSocket to it), or `wss://`/`https://` behind TLS.
     pub url: String,
     /// Relative share of new sessions and requests, 1–1000. Default 100.
     #[serde(default = "default_weight")]
     pub weight: u32,
+    /// PEM file of the CA(s) that sign a `wss://` upstream's certificate. Default: the system's
+    /// root certificates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 fn default_weight() -> u32 {
@@ -220,9 +224,24 @@ pub struct AdminConfig {
 impl UpstreamConfig {
     /// The WebSocket URL the gateway connects to (`http://` is the same port as `ws://`).
     pub fn ws_url(&self) -> String {
-        match self.url.strip_prefix("http://") {
-            Some(rest) => format!("ws://{rest}"),
-            None => self.url.clone(),
+        if let Some(rest) = self.url.strip_prefix("http://") {
+            format!("ws://{rest}")
+        } else if let Some(rest) = self.url.strip_prefix("https://") {
+            format!("wss://{rest}")
+        } else {
+            self.url.clone()
+        }
+    }
+
+    /// TLS client settings for a `wss://` upstream: its `ca_file`, else the system roots;
+    /// `None` for plain upstreams.
+    pub fn tls(&self) -> Result<Option<std::sync::Arc<rustls::ClientConfig>>, String> {
+        if !self.ws_url().starts_with("wss://") {
+            return Ok(None);
+        }
+        match &self.ca_file {
+            Some(path) => bts_rpc::client::tls_with_ca_file(path).map(Some),
+            None => bts_rpc::client::system_tls().map(Some),
         }
     }
 }
@@ -269,13 +288,16 @@ impl GatewayConfig {
             if !names.insert(&u.name) {
                 return Err(invalid(format!("upstreams[{i}].name"), format!("\"{}\" is used twice", u.name)));
             }
-            if !(u.url.starts_with("ws://") || u.url.starts_with("http://")) {
-                let reason = if u.url.starts_with("wss://") || u.url.starts_with("https://") {
-                    format!("\"{}\": TLS upstreams (wss://, https://) arrive with Gateway III", u.url)
-                } else {
-                    format!("\"{}\": expected ws://host:port or http://host:port", u.url)
-                };
+            if !["ws://", "http://", "wss://", "https://"].iter().any(|p| u.url.starts_with(p)) {
+                let reason = format!("\"{}\": expected ws://, wss://, http:// or https://host:port", u.url);
                 return Err(invalid(format!("upstreams[{i}].url"), reason));
+            }
+            if u.ca_file.is_some() && !u.ws_url().starts_with("wss://") {
+                return Err(invalid(format!("upstreams[{i}].ca_file"), "only for wss:// or https:// upstreams"));
+            }
+            if let Err(reason) = u.tls() {
+                let key = if u.ca_file.is_some() { "ca_file" } else { "url" };
+                return Err(invalid(format!("upstreams[{i}].{key}"), reason));
             }
             if !(1..=1000).contains(&u.weight) {
                 return Err(invalid(format!("upstreams[{i}].weight"), format!("{} is outside 1..=1000", u.weight)));
@@ -340,8 +362,12 @@ mod tests {
         assert!(e.contains("health.fall"), "{e}");
         let e = GatewayConfig::parse("[[upstreams]]\nname = \"a\"\nurl = \"tcp://x\"\n", "t").unwrap_err().to_string();
         assert!(e.contains("upstreams[0].url"), "{e}");
-        let e = GatewayConfig::parse("[[upstreams]]\nname = \"a\"\nurl = \"wss://x\"\n", "t").unwrap_err().to_string();
-        assert!(e.contains("Gateway III"), "{e}");
+        let c = GatewayConfig::parse("[[upstreams]]\nname = \"a\"\nurl = \"https://x:443\"\n", "t").unwrap();
+        assert_eq!(c.upstreams[0].ws_url(), "wss://x:443");
+        let e = GatewayConfig::parse("[[upstreams]]\nname = \"a\"\nurl = \"ws://x\"\nca_file = \"/ca.pem\"\n", "t")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("upstreams[0].ca_file") && e.contains("only for wss://"), "{e}");
         let c = GatewayConfig::parse("[[upstreams]]\nname = \"a\"\nurl = \"http://127.0.0.1:8090\"\n", "t").unwrap();
         assert_eq!(c.upstreams[0].ws_url(), "ws://127.0.0.1:8090");
         let e = GatewayConfig::parse(&format!("{MINIMAL}{MINIMAL}"), "t").unwrap_err().to_string();

@@ -77,6 +77,8 @@ pub struct Upstream {
     availability: watch::Sender<Availability>,
     /// Shared connection for HTTP traffic (multiplexed by request id).
     pub data: WsClient,
+    /// TLS client settings for a `wss://` upstream.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
     /// Connection used by the health checker.
     probe: WsClient,
     chain_checked: Mutex<Option<(u64, String)>>,
@@ -91,7 +93,13 @@ impl std::fmt::Debug for Upstream {
 impl Upstream {
     fn new(cfg: &UpstreamConfig, health: &HealthConfig) -> Arc<Self> {
         let url = cfg.ws_url();
-        let mut probe_cfg = ClientConfig::new(url.clone());
+        // validate() has loaded the same files, so an error here means they changed since;
+        // the upstream then fails its checks with the TLS error instead of starting.
+        let tls = cfg.tls().unwrap_or_else(|e| {
+            tracing::error!(upstream = %cfg.name, error = %e, "TLS settings unusable");
+            None
+        });
+        let mut probe_cfg = ClientConfig { tls: tls.clone(), ..ClientConfig::new(url.clone()) };
         probe_cfg.call_timeout = health.timeout();
         probe_cfg.connect_timeout = health.timeout();
         probe_cfg.reconnect_max = health.interval().max(Duration::from_millis(200));
@@ -110,7 +118,8 @@ impl Upstream {
             latencies: Mutex::new(LatencyWindow::default()),
             rate: Mutex::new((Instant::now(), 0, 0.0)),
             availability: watch::channel(Availability { usable: false, reason: "not checked yet".into() }).0,
-            data: WsClient::spawn(ClientConfig::new(url)),
+            data: WsClient::spawn(ClientConfig { tls: tls.clone(), ..ClientConfig::new(url) }),
+            tls,
             probe: WsClient::spawn(probe_cfg),
             chain_checked: Mutex::new(None),
         })

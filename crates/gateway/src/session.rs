@@ -103,7 +103,12 @@ pub async fn run(state: Arc<GatewayState>, socket: WebSocket, ip: IpAddr) {
     let mut tried: Option<String> = None;
     for _ in 0..2 {
         let Some(up) = state.pool.select(tried.as_deref()) else { break };
-        match tokio::time::timeout(Duration::from_secs(5), bts_rpc::client::connect_websocket(up.url.as_str())).await {
+        match tokio::time::timeout(
+            Duration::from_secs(5),
+            bts_rpc::client::connect_websocket(up.url.as_str(), up.tls.as_ref()),
+        )
+        .await
+        {
             Ok(Ok(ws)) => {
                 connected = Some((up, ws));
                 break;

@@ -17,6 +17,7 @@ use tokio_tungstenite::tungstenite::Message;
 struct Ca {
     issuer: Issuer<'static, KeyPair>,
     der: CertificateDer<'static>,
+    pem: String,
 }
 
 fn ca() -> Ca {
@@ -25,7 +26,7 @@ fn ca() -> Ca {
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     params.distinguished_name.push(DnType::CommonName, "bts-infra test CA");
     let cert = params.self_signed(&key).unwrap();
-    Ca { der: cert.der().clone(), issuer: Issuer::new(params, key) }
+    Ca { der: cert.der().clone(), pem: cert.pem(), issuer: Issuer::new(params, key) }
 }
 
 /// Writes a leaf for localhost/127.0.0.1 signed by `ca` to `dir`; returns its DER.
@@ -187,4 +188,54 @@ async fn unusable_tls_files_are_refused_at_start_with_the_key_named() {
     let e = start(dir.join("cert.pem"), dir.join("other.pem")).await.err().unwrap().to_string();
     assert!(e.starts_with("tls: ") && e.to_lowercase().contains("key"), "{e}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wss_upstreams_are_verified_against_the_configured_ca() {
+    // Gateway A terminates TLS in front of the devnet; gateway B uses A as a wss:// upstream.
+    let ca = ca();
+    let dir = temp("upstream");
+    write_leaf(&ca, &dir, "upstream");
+    std::fs::write(dir.join("ca.pem"), &ca.pem).unwrap();
+    let other = ca_pem_file(&dir, "other-ca.pem");
+    let devnet = devnet(1).await;
+    let mut a = gateway_config(&devnet);
+    a.tls = Some(bts_gateway::config::TlsConfig { cert_file: dir.join("cert.pem"), key_file: dir.join("key.pem") });
+    let a = bts_gateway::Gateway::start(a, None).await.unwrap();
+    assert!(a.wait_healthy(1, Duration::from_secs(10)).await);
+
+    let upstream = |ca_file: PathBuf| bts_gateway::config::UpstreamConfig {
+        name: "tls0".into(),
+        url: format!("wss://localhost:{}", a.addr().port()),
+        weight: 100,
+        ca_file: Some(ca_file),
+    };
+    let mut b = gateway_config(&devnet);
+    b.upstreams = vec![upstream(dir.join("ca.pem"))];
+    let b = bts_gateway::Gateway::start(b, None).await.unwrap();
+    assert!(b.wait_healthy(1, Duration::from_secs(10)).await, "wss upstream with the right CA comes up");
+    let answer = rpc(b.addr(), "database", "get_chain_id", serde_json::json!([])).await;
+    assert_eq!(answer["result"], devnet.chain_id().to_string());
+
+    // Another CA: the upstream's certificate is not trusted, so it never gets traffic.
+    let mut c = gateway_config(&devnet);
+    c.upstreams = vec![upstream(other)];
+    let c = bts_gateway::Gateway::start(c, None).await.unwrap();
+    assert!(!c.wait_healthy(1, Duration::from_secs(3)).await);
+    let s = upstream_stats(&c, "tls0").await;
+    assert_ne!(s["state"], "up", "{s}");
+
+    // A CA file that is not PEM is refused with the key named.
+    std::fs::write(dir.join("junk.pem"), "junk").unwrap();
+    let mut d = gateway_config(&devnet);
+    d.upstreams = vec![upstream(dir.join("junk.pem"))];
+    let e = bts_gateway::Gateway::start(d, None).await.err().unwrap().to_string();
+    assert!(e.contains("upstreams[0].ca_file") && e.contains("no CERTIFICATE"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn ca_pem_file(dir: &Path, name: &str) -> PathBuf {
+    let other = ca();
+    std::fs::write(dir.join(name), &other.pem).unwrap();
+    dir.join(name)
 }

@@ -67,6 +67,8 @@ pub struct ClientConfig {
     pub reconnect_min: Duration,
     /// Largest reconnect delay.
     pub reconnect_max: Duration,
+    /// Trust for `wss://` nodes; `None` = the system's root certificates.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl ClientConfig {
@@ -78,6 +80,7 @@ impl ClientConfig {
             connect_timeout: Duration::from_secs(5),
             reconnect_min: Duration::from_millis(100),
             reconnect_max: Duration::from_secs(5),
+            tls: None,
         }
     }
 }
@@ -263,20 +266,80 @@ pub const READ_BUFFER_BYTES: usize = 8 * 1024;
 /// Opens a client WebSocket with the project's buffer settings.
 pub async fn connect_websocket(
     url: &str,
+    tls: Option<&Arc<rustls::ClientConfig>>,
 ) -> Result<
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
     tokio_tungstenite::tungstenite::Error,
 > {
     let config =
         tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(READ_BUFFER_BYTES);
-    tokio_tungstenite::connect_async_with_config(url, Some(config), true).await.map(|(ws, _)| ws)
+    let connector = if url.starts_with("wss://") {
+        let tls = match tls {
+            Some(t) => t.clone(),
+            None => system_tls().map_err(|e| {
+                tokio_tungstenite::tungstenite::Error::Io(std::io::Error::other(format!("no TLS roots: {e}")))
+            })?,
+        };
+        Some(tokio_tungstenite::Connector::Rustls(tls))
+    } else {
+        None
+    };
+    tokio_tungstenite::connect_async_tls_with_config(url, Some(config), true, connector).await.map(|(ws, _)| ws)
+}
+
+fn tls_builder(roots: rustls::RootCertStore) -> Result<Arc<rustls::ClientConfig>, String> {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    Ok(Arc::new(
+        rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+    ))
+}
+
+/// TLS client settings trusting only the CA certificates in `ca_file` (PEM), for `wss://` nodes
+/// with a private CA.
+pub fn tls_with_ca_file(ca_file: &std::path::Path) -> Result<Arc<rustls::ClientConfig>, String> {
+    use rustls_pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    let certs = rustls_pki_types::CertificateDer::pem_file_iter(ca_file)
+        .map_err(|e| format!("{}: {e}", ca_file.display()))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("{}: {e}", ca_file.display()))?;
+    if certs.is_empty() {
+        return Err(format!("{}: no CERTIFICATE in the file", ca_file.display()));
+    }
+    for c in certs {
+        roots.add(c).map_err(|e| format!("{}: {e}", ca_file.display()))?;
+    }
+    tls_builder(roots)
+}
+
+/// TLS client settings trusting the system's root certificates (loaded once).
+pub fn system_tls() -> Result<Arc<rustls::ClientConfig>, String> {
+    static SYSTEM: std::sync::OnceLock<Result<Arc<rustls::ClientConfig>, String>> = std::sync::OnceLock::new();
+    SYSTEM
+        .get_or_init(|| {
+            let found = rustls_native_certs::load_native_certs();
+            let mut roots = rustls::RootCertStore::empty();
+            let (added, _) = roots.add_parsable_certificates(found.certs);
+            if added == 0 {
+                return Err(format!("no system root certificates found ({} errors)", found.errors.len()));
+            }
+            tls_builder(roots)
+        })
+        .clone()
 }
 
 async fn run_connection(inner: Arc<Inner>) {
     let mut delay = inner.config.reconnect_min;
     let mut generation = 0u64;
     loop {
-        let attempt = tokio::time::timeout(inner.config.connect_timeout, connect_websocket(&inner.config.url));
+        let attempt = tokio::time::timeout(
+            inner.config.connect_timeout,
+            connect_websocket(&inner.config.url, inner.config.tls.as_ref()),
+        );
         match attempt.await {
             Ok(Ok(socket)) => {
                 generation += 1;

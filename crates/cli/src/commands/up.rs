@@ -51,7 +51,7 @@ pub fn run(args: UpArgs) -> Result<()> {
             .endpoints()
             .iter()
             .enumerate()
-            .map(|(i, e)| UpstreamConfig { name: format!("node{i}"), url: e.ws_url(), weight: 100 })
+            .map(|(i, e)| UpstreamConfig { name: format!("node{i}"), url: e.ws_url(), weight: 100, ca_file: None })
             .collect();
         let config = GatewayConfig {
             listen: args.listen,

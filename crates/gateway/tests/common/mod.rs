@@ -35,7 +35,7 @@ pub fn gateway_config(devnet: &Devnet) -> GatewayConfig {
             .endpoints()
             .iter()
             .enumerate()
-            .map(|(i, e)| UpstreamConfig { name: format!("node{i}"), url: e.ws_url(), weight: 100 })
+            .map(|(i, e)| UpstreamConfig { name: format!("node{i}"), url: e.ws_url(), weight: 100, ca_file: None })
             .collect(),
         health: fast_health(),
         limits: Default::default(),
