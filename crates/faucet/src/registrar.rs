@@ -15,7 +15,7 @@
 
 use crate::config::{FaucetConfig, IpLists, SegmentMode};
 use crate::metrics::FaucetMetrics;
-use crate::node::{AccountInfo, Node, NodeError};
+use crate::node::{AccountInfo, Head, Node, NodeError};
 use crate::policy::{Refusal, ValidRequest};
 use crate::store::{NewRegistration, Registration, RegistrationState, SignedRecord, Store, StoreError};
 use bts_protocol::{
@@ -563,8 +563,7 @@ impl Registrar {
     }
 
     /// `included → irreversible` once the last irreversible block covers the transaction.
-    async fn settle_included(&self, row: &Registration) -> Result<(), NodeError> {
-        let head = self.node.head().await?;
+    async fn settle_included(&self, row: &Registration, head: &Head) -> Result<(), NodeError> {
         let irreversible = match row.block_num {
             Some(b) => b <= i64::from(head.last_irreversible),
             // Block unknown (found after a crash): a transaction can only be in blocks up to its
@@ -610,13 +609,22 @@ impl Registrar {
             }
         };
         self.metrics.unfinished.set(rows.len() as f64);
+        let mut head = None;
         for row in rows {
             let Some(_claim) = self.claim(row.id) else { continue };
             let outcome = match row.state {
                 RegistrationState::Received => self.drive_received(row.id).await.map(|_| ()),
                 RegistrationState::Signed | RegistrationState::Broadcast => self.resolve(&row, true).await.map(|_| ()),
                 RegistrationState::Included => {
-                    if let Err(e) = self.settle_included(&row).await {
+                    // One head read per pass, not per included row.
+                    if head.is_none() {
+                        head = self.node.head().await.ok();
+                    }
+                    let settled = match &head {
+                        Some(h) => self.settle_included(&row, h).await,
+                        None => Err(NodeError::Unavailable("no head".into())),
+                    };
+                    if let Err(e) = settled {
                         tracing::debug!(error = %e, "recovery: irreversibility check failed");
                     }
                     Ok(())
