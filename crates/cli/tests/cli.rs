@@ -353,4 +353,12 @@ fn gateway_config_is_checked_with_the_key_named() {
         &run(&["gateway", "--config", typo.to_str().unwrap(), "--check-config"], None),
         "unknown field `healt`",
     );
+    let acme = temp_file(
+        "acme-gateway.toml",
+        "[[upstreams]]\nname = \"a\"\nurl = \"ws://127.0.0.1:1\"\n[tls.acme]\ndomains = [\"api.example.com\"]\nstate_dir = \"/tmp/x\"\n",
+    );
+    assert_one_line_error(
+        &run(&["gateway", "--config", acme.to_str().unwrap(), "--check-config"], None),
+        "tls.http_listen",
+    );
 }

@@ -71,15 +71,76 @@ pub struct GatewayConfig {
     pub tls: Option<TlsConfig>,
 }
 
-/// Certificate files for the listener. Both are PEM; they are re-read on reload (SIGHUP,
+/// Where the listener's certificate comes from: PEM files (`cert_file` + `key_file`) or ACME
+/// (`[tls.acme]`), exactly one of the two. Files are re-read on reload (SIGHUP,
 /// `POST /admin/reload`) and when they change on disk (checked every 5 s).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct TlsConfig {
     /// Certificate chain, leaf first (e.g. Let's Encrypt's `fullchain.pem`).
-    pub cert_file: std::path::PathBuf,
+    pub cert_file: Option<std::path::PathBuf>,
     /// The leaf's private key (PKCS#8, PKCS#1 or SEC1).
-    pub key_file: std::path::PathBuf,
+    pub key_file: Option<std::path::PathBuf>,
+    /// A plain-HTTP listener (`0.0.0.0:80`) that answers ACME HTTP-01 challenges and redirects
+    /// everything else to `https://` on the main listener. Required with `[tls.acme]`.
+    pub http_listen: Option<SocketAddr>,
+    /// Automatic certificates from an RFC 8555 CA (Let's Encrypt by default).
+    pub acme: Option<AcmeConfig>,
+}
+
+impl TlsConfig {
+    /// The certificate and key files, when the certificate comes from files.
+    pub fn files(&self) -> Option<(&std::path::Path, &std::path::Path)> {
+        Some((self.cert_file.as_deref()?, self.key_file.as_deref()?))
+    }
+}
+
+/// Let's Encrypt's production directory, the default CA.
+pub const LETS_ENCRYPT_PRODUCTION: &str = "https://acme-v02.api.letsencrypt.org/directory";
+
+/// Automatic certificates (`[tls.acme]`). By setting this section the operator agrees to the
+/// CA's terms of service (the gateway accepts them when it creates the ACME account).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcmeConfig {
+    /// DNS names on the certificate; each must resolve to this gateway's `tls.http_listen`.
+    pub domains: Vec<String>,
+    /// Contact URLs for the CA's expiry and problem mail (`mailto:ops@example.com`). Optional.
+    #[serde(default)]
+    pub contact: Vec<String>,
+    /// The CA's directory URL. Default: Let's Encrypt production. Staging:
+    /// `https://acme-staging-v02.api.letsencrypt.org/directory`.
+    #[serde(default = "default_acme_directory")]
+    pub directory: String,
+    /// Where the account key and the certificate are kept (created 0700; keys are 0600).
+    pub state_dir: std::path::PathBuf,
+    /// PEM root that the CA's own HTTPS endpoint is verified against (for a private or test CA
+    /// such as pebble). Default: the system roots.
+    #[serde(default)]
+    pub ca_file: Option<std::path::PathBuf>,
+    /// Renew when the certificate has less than this many days left, or a third of its
+    /// lifetime, whichever is more. Default 30.
+    #[serde(default = "default_renew_before_days")]
+    pub renew_before_days: u32,
+    /// First retry delay after a failed attempt, doubled per failure. Default 60.
+    #[serde(default = "default_retry_min_seconds")]
+    pub retry_min_seconds: u64,
+    /// Longest delay between retries. Default 21600 (6 h).
+    #[serde(default = "default_retry_max_seconds")]
+    pub retry_max_seconds: u64,
+}
+
+fn default_acme_directory() -> String {
+    LETS_ENCRYPT_PRODUCTION.into()
+}
+fn default_renew_before_days() -> u32 {
+    30
+}
+fn default_retry_min_seconds() -> u64 {
+    60
+}
+fn default_retry_max_seconds() -> u64 {
+    6 * 3600
 }
 
 /// Monitoring outputs besides `/stats`, `/stats.json`, `/metrics` and `/health`.
@@ -335,8 +396,60 @@ impl GatewayConfig {
         if l.allowed_apis.is_empty() {
             return Err(invalid("limits.allowed_apis", "allow at least database and login"));
         }
+        if let Some(t) = &self.tls {
+            validate_tls(t, self.listen)?;
+        }
         Ok(())
     }
+}
+
+fn validate_tls(t: &TlsConfig, listen: SocketAddr) -> Result<(), ConfigError> {
+    match (&t.cert_file, &t.key_file, &t.acme) {
+        (Some(_), Some(_), None) => {}
+        (None, None, Some(_)) => {}
+        (_, _, Some(_)) => return Err(invalid("tls.acme", "use either cert_file/key_file or [tls.acme], not both")),
+        (None, Some(_), None) => return Err(invalid("tls.cert_file", "required with tls.key_file")),
+        (Some(_), None, None) => return Err(invalid("tls.key_file", "required with tls.cert_file")),
+        (None, None, None) => return Err(invalid("tls", "set cert_file and key_file, or a [tls.acme] section")),
+    }
+    if t.http_listen == Some(listen) {
+        return Err(invalid("tls.http_listen", "must differ from listen"));
+    }
+    let Some(a) = &t.acme else { return Ok(()) };
+    if t.http_listen.is_none() {
+        return Err(invalid("tls.http_listen", "required with [tls.acme]: the CA checks HTTP-01 challenges there"));
+    }
+    if a.domains.is_empty() {
+        return Err(invalid("tls.acme.domains", "name at least one DNS name"));
+    }
+    for (i, d) in a.domains.iter().enumerate() {
+        let ok = d.len() <= 253
+            && d.contains('.')
+            && d.split('.').all(|l| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+                    && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            });
+        if !ok {
+            let reason = format!("\"{d}\" is not a DNS name (HTTP-01 cannot validate IPs or wildcards)");
+            return Err(invalid(format!("tls.acme.domains[{i}]"), reason));
+        }
+    }
+    if let Some(i) = a.contact.iter().position(|c| !c.starts_with("mailto:")) {
+        return Err(invalid(format!("tls.acme.contact[{i}]"), "expected mailto:address"));
+    }
+    if !a.directory.starts_with("https://") {
+        return Err(invalid("tls.acme.directory", "expected an https:// directory URL"));
+    }
+    if a.retry_min_seconds == 0 || a.retry_max_seconds < a.retry_min_seconds {
+        return Err(invalid("tls.acme.retry_min_seconds", "must be positive and at most retry_max_seconds"));
+    }
+    if a.renew_before_days == 0 {
+        return Err(invalid("tls.acme.renew_before_days", "must be at least 1"));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -374,6 +487,29 @@ mod tests {
         assert!(e.contains("used twice"), "{e}");
         let e = GatewayConfig::parse(&format!("{MINIMAL}[health]\nrise = \"x\"\n"), "t").unwrap_err().to_string();
         assert!(e.contains("rise"), "{e}");
+    }
+
+    #[test]
+    fn tls_sources_are_exclusive_and_checked() {
+        let tls = |body: &str| GatewayConfig::parse(&format!("{MINIMAL}[tls]\n{body}"), "t").map_err(|e| e.to_string());
+        assert!(tls("cert_file = \"/c.pem\"\nkey_file = \"/k.pem\"\n").is_ok());
+        assert!(tls("cert_file = \"/c.pem\"\n").unwrap_err().contains("tls.key_file"));
+        assert!(tls("").unwrap_err().contains("tls:"));
+        let acme = "[tls.acme]\ndomains = [\"api.example.com\"]\nstate_dir = \"/var/lib/bts\"\n";
+        let e = tls(acme).unwrap_err();
+        assert!(e.contains("tls.http_listen") && e.contains("HTTP-01"), "{e}");
+        let c =
+            GatewayConfig::parse(&format!("{MINIMAL}[tls]\nhttp_listen = \"127.0.0.1:8081\"\n{acme}"), "t").unwrap();
+        let a = c.tls.unwrap().acme.unwrap();
+        assert_eq!((a.directory.as_str(), a.renew_before_days), (LETS_ENCRYPT_PRODUCTION, 30));
+        let e = tls(&format!("http_listen = \"127.0.0.1:8081\"\n{}", acme.replace("api.example.com", "*.x.com")))
+            .unwrap_err();
+        assert!(e.contains("tls.acme.domains[0]"), "{e}");
+        let e =
+            tls(&format!("cert_file = \"/c\"\nkey_file = \"/k\"\nhttp_listen = \"127.0.0.1:81\"\n{acme}")).unwrap_err();
+        assert!(e.contains("not both"), "{e}");
+        let e = tls(&format!("http_listen = \"127.0.0.1:81\"\n{acme}contact = [\"ops@x\"]\n")).unwrap_err();
+        assert!(e.contains("tls.acme.contact[0]"), "{e}");
     }
 
     #[test]

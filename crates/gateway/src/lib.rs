@@ -12,6 +12,7 @@
 // Handlers return `Response` in `Err` positions (axum style); they are not hot error paths.
 #![allow(clippy::result_large_err)]
 
+pub mod acme;
 pub mod agent;
 pub mod config;
 pub mod health;
@@ -56,6 +57,8 @@ pub struct GatewayState {
     pub started: Instant,
     /// The listener's certificate when TLS is on.
     pub tls: Option<Arc<tls::CertStore>>,
+    /// The ACME client when the certificate comes from ACME.
+    pub acme: Option<Arc<acme::Acme>>,
     /// True once a shutdown began (no new sessions, `/health` answers 503).
     pub draining: AtomicBool,
     /// Flipped to close every session (shutdown).
@@ -117,6 +120,7 @@ pub struct Gateway {
     state: Arc<GatewayState>,
     addr: SocketAddr,
     agent_addr: Option<SocketAddr>,
+    http_addr: Option<SocketAddr>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
     stop_accepting: Option<tokio::sync::oneshot::Sender<()>>,
@@ -151,6 +155,9 @@ pub enum StartError {
     /// The TLS certificate or key could not be loaded.
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
+    /// The ACME state directory or CA file is unusable.
+    #[error(transparent)]
+    Acme(#[from] acme::AcmeError),
 }
 
 impl Gateway {
@@ -162,14 +169,31 @@ impl Gateway {
             .await
             .map_err(|source| StartError::Bind { addr: config.listen, source })?;
         let addr = listener.local_addr().unwrap_or(config.listen);
-        let tls = match &config.tls {
-            Some(t) => Some(tls::CertStore::open(&t.cert_file, &t.key_file)?),
+        let (tls, acme) = match &config.tls {
+            Some(t) => match (t.files(), &t.acme) {
+                (Some((cert, key)), _) => (Some(tls::CertStore::open(cert, key)?), None),
+                (None, Some(a)) => {
+                    let store = tls::CertStore::managed();
+                    (Some(store.clone()), Some(acme::Acme::new(a.clone(), store)?))
+                }
+                (None, None) => (None, None),
+            },
+            None => (None, None),
+        };
+        let http_listener = match config.tls.as_ref().and_then(|t| t.http_listen) {
+            Some(http) => {
+                let l = tokio::net::TcpListener::bind(http)
+                    .await
+                    .map_err(|source| StartError::Bind { addr: http, source })?;
+                Some(l)
+            }
             None => None,
         };
         let tls_config = tls.as_ref().map(tls::CertStore::server_config).transpose()?;
         let pool = UpstreamPool::new(&config);
         let state = Arc::new(GatewayState {
             tls: tls.clone(),
+            acme: acme.clone(),
             limiter: ArcSwap::from_pointee(limiter(&config.limits)),
             config: ArcSwap::from_pointee(config),
             config_path,
@@ -189,6 +213,20 @@ impl Gateway {
                     store.reload_if_changed();
                 }
             }));
+        }
+        let mut http_addr = None;
+        if let Some(listener) = http_listener {
+            http_addr = listener.local_addr().ok();
+            tracing::info!(addr = ?http_addr, "plain-HTTP listener (ACME challenges, redirect to https) listening");
+            let router = acme::http_router(acme.clone(), addr.port());
+            tasks.push(tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, router).await {
+                    tracing::error!(error = %e, "plain-HTTP listener failed");
+                }
+            }));
+        }
+        if let Some(acme) = acme {
+            tasks.push(tokio::spawn(acme.run()));
         }
         let mut agent_addr = None;
         if let Some(agent) = state.config.load().monitoring.agent_check_listen {
@@ -236,7 +274,7 @@ impl Gateway {
             }
         });
         tracing::info!(%addr, "gateway listening");
-        Ok(Gateway { state, addr, agent_addr, tasks, server: Some(server), stop_accepting: Some(stop_tx) })
+        Ok(Gateway { state, addr, agent_addr, http_addr, tasks, server: Some(server), stop_accepting: Some(stop_tx) })
     }
 
     /// The listener's address.
@@ -247,6 +285,11 @@ impl Gateway {
     /// The agent-check responder's address, when `monitoring.agent_check_listen` is set.
     pub fn agent_check_addr(&self) -> Option<SocketAddr> {
         self.agent_addr
+    }
+
+    /// The plain-HTTP listener's address, when `tls.http_listen` is set.
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.http_addr
     }
 
     /// Shared state (pool, config, counters).
@@ -283,9 +326,16 @@ impl Gateway {
         if let Some(stop) = self.stop_accepting.take() {
             let _ = stop.send(());
         }
-        let Some(server) = self.server.take() else { return };
-        if tokio::time::timeout(deadline, server).await.is_err() {
+        if let Some(server) = self.server.take()
+            && tokio::time::timeout(deadline, server).await.is_err()
+        {
             tracing::warn!(?deadline, "connections still open at the shutdown deadline; closing them");
+        }
+        // Background tasks own the other listeners (plain HTTP, agent-check): once they have
+        // ended, their ports are free for a restart.
+        for task in self.tasks.drain(..) {
+            task.abort();
+            let _ = task.await;
         }
     }
 }

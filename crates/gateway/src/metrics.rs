@@ -58,6 +58,30 @@ fn describe() {
     describe_counter!("bts_gateway_upstream_transitions_total", "Health state changes of the upstream, by new state");
     describe_counter!("bts_gateway_requests_total", "Client requests received, by transport (ws, http)");
     describe_counter!("bts_gateway_limit_rejections_total", "Requests or connections refused by a limit, by limit");
+    describe_gauge!(
+        "bts_gateway_tls_certificate_expiry_timestamp_seconds",
+        "notAfter of the served TLS certificate, seconds since the Unix epoch"
+    );
+    describe_counter!("bts_gateway_acme_attempts_total", "ACME certificate orders, by result (ok, error)");
+    describe_gauge!(
+        "bts_gateway_acme_next_attempt_timestamp_seconds",
+        "When the next ACME renewal attempt is due, seconds since the Unix epoch"
+    );
+}
+
+/// Records the served certificate's notAfter.
+pub fn certificate_expiry(not_after: i64) {
+    metrics::gauge!("bts_gateway_tls_certificate_expiry_timestamp_seconds").set(not_after as f64);
+}
+
+/// Counts an ACME order attempt (`ok` or `error`).
+pub fn acme_attempt(result: &'static str) {
+    metrics::counter!("bts_gateway_acme_attempts_total", "result" => result).increment(1);
+}
+
+/// When the next ACME attempt is due.
+pub fn acme_next_attempt(at_unix: i64) {
+    metrics::gauge!("bts_gateway_acme_next_attempt_timestamp_seconds").set(at_unix as f64);
 }
 
 /// The exposition text for `/metrics`.

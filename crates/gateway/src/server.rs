@@ -27,6 +27,7 @@ pub fn router(state: Arc<GatewayState>) -> axum::Router {
         .route("/metrics", get(metrics))
         .route("/admin/upstreams/{name}/{action}", post(admin_upstream))
         .route("/admin/reload", post(admin_reload))
+        .route("/admin/acme/renew", post(admin_acme_renew))
         .fallback(rpc_entry)
         .with_state(state)
 }
@@ -246,6 +247,21 @@ pub fn stats_snapshot(state: &GatewayState) -> Value {
         "requests_per_second": (upstreams.iter().map(|u| u.requests_per_second).sum::<f64>() * 10.0).round() / 10.0,
         "errors": upstreams.iter().map(|u| u.errors).sum::<u64>(),
         "upstreams": upstreams,
+        "tls": tls_snapshot(state),
+    })
+}
+
+/// The served certificate and the ACME client's state; `null` without TLS.
+fn tls_snapshot(state: &GatewayState) -> Value {
+    let Some(store) = &state.tls else { return Value::Null };
+    let info = store.info();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+    json!({
+        "source": info.source,
+        "certificate_not_after": (info.not_after > 0).then_some(info.not_after),
+        "certificate_expires_in_seconds": (info.not_after > 0).then(|| info.not_after - now),
+        "certificate_serial": (!info.serial.is_empty()).then(|| info.serial.clone()),
+        "acme": state.acme.as_ref().map(|a| a.status()),
     })
 }
 
@@ -285,6 +301,40 @@ struct StatsPage {
     requests_per_second: f64,
     errors: u64,
     rows: Vec<Row>,
+    /// One line about the served certificate; empty without TLS.
+    certificate: String,
+}
+
+/// "expires 2027-02-21 (in 89 d) · acme · next renewal in 59 d · last error: …".
+fn certificate_line(state: &GatewayState) -> String {
+    let Some(store) = &state.tls else { return String::new() };
+    let info = store.info();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+    let mut line = if info.not_after > 0 {
+        format!("certificate expires in {} d ({})", (info.not_after - now) / 86_400, info.source)
+    } else {
+        format!("no certificate yet ({})", info.source)
+    };
+    if let Some(acme) = &state.acme {
+        let st = acme.status();
+        if st.renewing {
+            line.push_str(" · renewing now");
+        } else if let Some(next) = st.next_attempt {
+            line.push_str(&format!(" · next ACME attempt in {}", human_seconds(next - now)));
+        }
+        if let Some(e) = st.last_error {
+            line.push_str(&format!(" · last attempt failed ({} in a row): {e}", st.consecutive_failures));
+        }
+    }
+    line
+}
+
+fn human_seconds(s: i64) -> String {
+    match s.max(0) {
+        s if s >= 86_400 => format!("{} d", s / 86_400),
+        s if s >= 3_600 => format!("{} h", s / 3_600),
+        s => format!("{s} s"),
+    }
 }
 
 fn opt<T: std::fmt::Display>(v: Option<T>, unit: &str) -> String {
@@ -327,6 +377,7 @@ async fn stats_page(State(state): State<Arc<GatewayState>>) -> Response {
         requests_per_second: (snap.iter().map(|u| u.requests_per_second).sum::<f64>() * 10.0).round() / 10.0,
         errors: snap.iter().map(|u| u.errors).sum(),
         rows,
+        certificate: certificate_line(&state),
     };
     match page.render() {
         Ok(html) => Html(html).into_response(),
@@ -388,6 +439,23 @@ async fn admin_upstream(
     };
     up.set_admin_state(next);
     axum::Json(json!({"upstream": name, "admin_state": next})).into_response()
+}
+
+async fn admin_acme_renew(
+    State(state): State<Arc<GatewayState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    if !admin_allowed(&state, &peer, &headers) {
+        return admin_error(StatusCode::FORBIDDEN, "admin is allowed from loopback or with the admin token");
+    }
+    match &state.acme {
+        Some(acme) => {
+            acme.renew_now();
+            (StatusCode::ACCEPTED, axum::Json(json!({"renewal": "requested"}))).into_response()
+        }
+        None => admin_error(StatusCode::NOT_FOUND, "this gateway does not use ACME ([tls.acme] is not set)"),
+    }
 }
 
 async fn admin_reload(

@@ -38,8 +38,13 @@ pub fn run(args: GatewayArgs) -> Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         let gateway = Gateway::start(config, Some(args.config.clone())).await?;
-        println!("gateway: ws://{0} (HTTP: http://{0})", gateway.addr());
-        println!("stats: http://{}/stats", gateway.addr());
+        let tls = gateway.state().tls.is_some();
+        let (ws, http) = if tls { ("wss", "https") } else { ("ws", "http") };
+        println!("gateway: {ws}://{0} (HTTP: {http}://{0})", gateway.addr());
+        println!("stats: {http}://{}/stats", gateway.addr());
+        if let Some(plain) = gateway.http_addr() {
+            println!("plain HTTP (ACME challenges, redirect to {http}): http://{plain}");
+        }
         serve_until_stopped(&gateway).await;
         gateway.shutdown(Duration::from_secs(args.drain_seconds)).await;
         Ok(())
