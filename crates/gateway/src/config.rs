@@ -60,6 +60,9 @@ pub struct GatewayConfig {
     /// Client limits.
     #[serde(default)]
     pub limits: LimitsConfig,
+    /// WebSocket session failover.
+    #[serde(default)]
+    pub sessions: SessionsConfig,
     /// Admin endpoints (`/admin/...` on the listener).
     #[serde(default)]
     pub admin: AdminConfig,
@@ -224,6 +227,29 @@ impl HealthConfig {
     /// Check timeout.
     pub fn timeout(&self) -> Duration {
         Duration::from_millis(self.timeout_ms)
+    }
+}
+
+/// What happens to a client's WebSocket session when its upstream fails (`[sessions]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionsConfig {
+    /// Move sessions to another upstream (replaying their subscriptions) instead of closing
+    /// them with 1012. Default true.
+    pub failover: bool,
+    /// How long a moving session may wait for an upstream whose head is at least the head the
+    /// client has already seen, before it is closed (1013). Default 5000.
+    pub failover_wait_ms: u64,
+    /// Objects a session may hold subscriptions to and still be moved; a session beyond this
+    /// is closed (1012) instead of moved when its upstream fails. Default 2000.
+    pub max_subscribed_objects: usize,
+    /// Bytes of journaled subscription calls a session may hold and still be moved. Default 65536.
+    pub max_journal_bytes: usize,
+}
+
+impl Default for SessionsConfig {
+    fn default() -> Self {
+        Self { failover: true, failover_wait_ms: 5000, max_subscribed_objects: 2000, max_journal_bytes: 65_536 }
     }
 }
 

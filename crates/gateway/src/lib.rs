@@ -16,6 +16,7 @@ pub mod acme;
 pub mod agent;
 pub mod config;
 pub mod health;
+pub mod journal;
 pub mod metrics;
 pub mod outputs;
 pub mod policy;

@@ -58,6 +58,10 @@ fn describe() {
     describe_counter!("bts_gateway_upstream_transitions_total", "Health state changes of the upstream, by new state");
     describe_counter!("bts_gateway_requests_total", "Client requests received, by transport (ws, http)");
     describe_counter!("bts_gateway_limit_rejections_total", "Requests or connections refused by a limit, by limit");
+    describe_counter!(
+        "bts_gateway_session_moves_total",
+        "Client sessions whose upstream failed, by outcome (moved, closed)"
+    );
     describe_gauge!(
         "bts_gateway_tls_certificate_expiry_timestamp_seconds",
         "notAfter of the served TLS certificate, seconds since the Unix epoch"
@@ -67,6 +71,11 @@ fn describe() {
         "bts_gateway_acme_next_attempt_timestamp_seconds",
         "When the next ACME renewal attempt is due, seconds since the Unix epoch"
     );
+}
+
+/// Counts a session whose upstream failed: `moved` to another, or `closed`.
+pub fn session_move(outcome: &'static str) {
+    metrics::counter!("bts_gateway_session_moves_total", "outcome" => outcome).increment(1);
 }
 
 /// Records the served certificate's notAfter.

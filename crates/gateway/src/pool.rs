@@ -69,6 +69,9 @@ pub struct Upstream {
     pub outstanding: AtomicU64,
     /// Client WebSocket sessions placed here.
     pub sessions: AtomicU64,
+    /// Head block number at the last successful check (0 before one): what a session placed
+    /// here has at least seen.
+    head: AtomicU32,
     ewma_us: AtomicU64,
     requests: AtomicU64,
     errors: AtomicU64,
@@ -112,6 +115,7 @@ impl Upstream {
             admin: Mutex::new(AdminState::Enabled),
             outstanding: AtomicU64::new(0),
             sessions: AtomicU64::new(0),
+            head: AtomicU32::new(0),
             ewma_us: AtomicU64::new(0),
             requests: AtomicU64::new(0),
             errors: AtomicU64::new(0),
@@ -145,6 +149,11 @@ impl Upstream {
             State::Lagging => Some(1),
             State::Down | State::Unknown => None,
         }
+    }
+
+    /// Head block number at the last successful check (0 before one).
+    pub fn head(&self) -> u32 {
+        self.head.load(Ordering::Relaxed)
     }
 
     /// Whether an existing session may stay here.
@@ -353,6 +362,18 @@ impl UpstreamPool {
             .map(|(_, u)| u.clone())
     }
 
+    /// Picks an upstream for a moving session: like [`UpstreamPool::select`], but only among
+    /// upstreams whose head is at least `min_head` (the client must never see the chain go
+    /// back) and not named in `exclude`.
+    pub fn select_for_move(&self, exclude: &[String], min_head: u32) -> Option<Arc<Upstream>> {
+        let ups = self.upstreams.load();
+        ups.iter()
+            .filter(|u| !exclude.contains(&u.name) && u.head() >= min_head)
+            .filter_map(|u| u.tier().map(|t| (t, u)))
+            .min_by_key(|(tier, u)| (*tier, u.load_score(), u.ewma_us.load(Ordering::Relaxed)))
+            .map(|(_, u)| u.clone())
+    }
+
     /// Applies a reloaded configuration: keeps upstreams whose name and URL are unchanged
     /// (updating their weight), adds new ones, and removes the others (their existing sessions
     /// continue until they close; no new traffic goes there).
@@ -430,6 +451,7 @@ impl UpstreamPool {
                     let reference = Reference { best_head: best, now, majority_id_at_height: majority(&at_height) };
                     lock(&u.latencies).push(obs.latency);
                     *lock(&u.last_observation) = Some(obs.clone());
+                    u.head.store(obs.head, Ordering::Relaxed);
                     judge(obs, &reference, cfg)
                 }
                 Err(reason) => Verdict::Bad(reason.clone()),

@@ -4,11 +4,17 @@
 //! upstream. Each client frame's envelope is parsed (id, API, method) while its arguments stay
 //! raw JSON; `login` and the API-id calls are answered locally with the session's own API ids,
 //! which are mapped to the upstream's; request ids and callback ids are rewritten to the
-//! session's own numbers and mapped back on the way out. That mapping is what lets a later
-//! failover move the session to another upstream without the client noticing. Until then, when
-//! the upstream goes down, the client gets close code 1012 with the reason, and reconnects.
+//! session's own numbers and mapped back on the way out. That mapping is what lets failover
+//! move the session to another upstream without the client noticing: when the upstream goes
+//! down, is put in maintenance or its connection drops, [`Session::move_upstream`] connects to a
+//! healthy upstream whose head is at least what the client has seen, replays the session's
+//! [`Journal`], pushes the current versions of its subscribed objects as a notice, re-sends the
+//! reads that were in flight and fails the broadcasts that were (never a silent resend).
+//! With `[sessions] failover = false`, or when no upstream qualifies, the client gets a close
+//! frame with the reason instead.
 
 use crate::GatewayState;
+use crate::journal::{JOURNALED, Journal};
 use crate::policy::API_SETS;
 use crate::pool::Upstream;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
@@ -46,11 +52,41 @@ const CALLBACK_METHODS: &[&str] = &[
     "set_block_applied_callback",
 ];
 
+/// A client call sent upstream and not answered yet.
+struct Pending {
+    /// The client's id as JSON text (`None`: a notification, no answer goes back).
+    id: Option<Box<str>>,
+    jsonrpc: bool,
+    started: Instant,
+    /// Index of the call's API in `local_apis`, to re-resolve it on another upstream.
+    api: usize,
+    /// `"method",[args]` as sent (with the gateway's callback id), to re-send after a move.
+    tail: Box<str>,
+    /// Broadcasts are never re-sent: the first node may have applied them.
+    resendable: bool,
+    /// The answer's objects become subscribed (auto-subscribing read).
+    learn: bool,
+    /// The answer may carry 2.1.0 (`head_block_number`), which the client then has seen.
+    shows_head: bool,
+}
+
+/// The `head_block_number` in a 2.1.0 object inside `text`, if any.
+fn head_in(text: &str) -> Option<u32> {
+    const KEY: &str = "\"head_block_number\":";
+    let at = text.find(KEY)? + KEY.len();
+    let digits = text[at..].trim_start();
+    let end = digits.find(|c: char| !c.is_ascii_digit()).unwrap_or(digits.len());
+    digits[..end].parse().ok()
+}
+
 enum InFlight {
-    /// A client request: the client's id as JSON text.
-    Client { id: Option<Box<str>>, jsonrpc: bool, started: Instant },
+    Client(Pending),
     /// A login-API call resolving this API name to the upstream's id.
     Resolve(String),
+    /// A journal call replayed after a move; its answer is not for the client.
+    Replay,
+    /// The `get_objects` re-read after a move; its answer goes to the client as a notice.
+    Refresh,
 }
 
 /// How a frame names its API: a session-local id, or a name.
@@ -59,12 +95,12 @@ enum ApiSel<'a> {
     Named(&'a str),
 }
 
-/// A request waiting for its API's upstream id.
-struct Queued {
-    id: Option<Box<str>>,
-    jsonrpc: bool,
-    method: String,
-    args: Box<RawValue>,
+/// A call waiting for its API's upstream id.
+enum Queued {
+    /// A new client call.
+    Fresh { id: Option<Box<str>>, jsonrpc: bool, method: String, args: Box<RawValue> },
+    /// An in-flight call being re-sent after a move.
+    Resend(Pending),
 }
 
 /// A client session's proxy state.
@@ -84,6 +120,25 @@ struct Session {
     in_flight: HashMap<u64, InFlight>,
     callbacks: HashMap<u64, Value>,
     next_id: u64,
+    journal: Journal,
+    /// The highest head of any upstream this session has been answered from: a move never
+    /// goes to an upstream below it.
+    seen_head: u32,
+}
+
+type UpstreamSocket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// What one turn of the session loop decided.
+enum Turn {
+    Continue,
+    /// End the session, with this frame to the client if any.
+    End(Option<Message>),
+    /// The upstream is unusable for this reason: move the session or close it.
+    Move(String),
+}
+
+fn fresh_api_ids() -> HashMap<String, u64> {
+    HashMap::from([("database".into(), 0), ("login".into(), 1)])
 }
 
 fn close(code: u16, reason: &str) -> Message {
@@ -95,6 +150,18 @@ fn close(code: u16, reason: &str) -> Message {
     Message::Close(Some(CloseFrame { code, reason: reason.into() }))
 }
 
+/// Opens a session connection to `up` (5 s limit).
+async fn connect(up: &Upstream) -> Option<UpstreamSocket> {
+    let connecting = bts_rpc::client::connect_websocket(up.url.as_str(), up.tls.as_ref());
+    match tokio::time::timeout(Duration::from_secs(5), connecting).await {
+        Ok(Ok(ws)) => Some(ws),
+        _ => {
+            tracing::warn!(upstream = %up.name, "cannot open a session connection to the upstream");
+            None
+        }
+    }
+}
+
 /// Runs a session until either side closes. `ip` is the client's address.
 pub async fn run(state: Arc<GatewayState>, socket: WebSocket, ip: IpAddr) {
     let (mut client_sink, mut client_stream) = socket.split();
@@ -103,20 +170,12 @@ pub async fn run(state: Arc<GatewayState>, socket: WebSocket, ip: IpAddr) {
     let mut tried: Option<String> = None;
     for _ in 0..2 {
         let Some(up) = state.pool.select(tried.as_deref()) else { break };
-        match tokio::time::timeout(
-            Duration::from_secs(5),
-            bts_rpc::client::connect_websocket(up.url.as_str(), up.tls.as_ref()),
-        )
-        .await
-        {
-            Ok(Ok(ws)) => {
+        match connect(&up).await {
+            Some(ws) => {
                 connected = Some((up, ws));
                 break;
             }
-            _ => {
-                tracing::warn!(upstream = %up.name, "cannot open a session connection to the upstream");
-                tried = Some(up.name.clone());
-            }
+            None => tried = Some(up.name.clone()),
         }
     }
     let Some((upstream, upstream_ws)) = connected else {
@@ -130,18 +189,20 @@ pub async fn run(state: Arc<GatewayState>, socket: WebSocket, ip: IpAddr) {
     let mut session = Session {
         state: state.clone(),
         ip,
-        upstream: upstream.clone(),
+        seen_head: upstream.head(),
+        upstream,
         to_upstream: Vec::new(),
         to_client: Vec::new(),
         requests_counter: metrics::counter!("bts_gateway_requests_total", "transport" => "ws"),
         local_apis: vec!["database".into(), "login".into()],
-        upstream_api_ids: HashMap::from([("database".into(), 0), ("login".into(), 1)]),
+        upstream_api_ids: fresh_api_ids(),
         resolving: HashMap::new(),
         in_flight: HashMap::new(),
         callbacks: HashMap::new(),
         next_id: 1,
+        journal: Journal::default(),
     };
-    let availability = upstream.availability();
+    let mut availability = session.upstream.availability();
     let shutdown = state.shutdown.subscribe();
     let limits = state.config.load().limits.clone();
     let idle = Duration::from_secs(limits.idle_timeout_secs.max(1));
@@ -156,13 +217,14 @@ pub async fn run(state: Arc<GatewayState>, socket: WebSocket, ip: IpAddr) {
 
     let end: Option<Message> = loop {
         // Write what the last event produced; a failed write ends the session.
+        let mut turn = Turn::Continue;
         if !session.to_upstream.is_empty() {
             let mut ok = true;
             for m in session.to_upstream.drain(..) {
                 ok &= up_sink.feed(m).await.is_ok();
             }
             if !ok || up_sink.flush().await.is_err() {
-                break Some(close(CLOSE_UPSTREAM_GONE, &format!("upstream {} connection lost", upstream.name)));
+                turn = Turn::Move(format!("upstream {} connection lost", session.upstream.name));
             }
         }
         if !session.to_client.is_empty() {
@@ -174,67 +236,91 @@ pub async fn run(state: Arc<GatewayState>, socket: WebSocket, ip: IpAddr) {
                 break None;
             }
         }
-        tokio::select! {
-            frame = client_stream.next() => match frame {
-                Some(Ok(Message::Text(text))) => {
-                    last_heard = Instant::now();
-                    session.on_client_text(text.as_str());
-                }
-                Some(Ok(Message::Binary(_))) => {
-                    last_heard = Instant::now();
-                    session.reply_error(None, true, RpcError::plain(wire::INVALID_REQUEST, "binary frames are not supported"));
-                }
-                Some(Ok(Message::Close(_))) | None => break None,
-                Some(Ok(_)) => last_heard = Instant::now(),
-                Some(Err(e)) => {
-                    let text = e.to_string();
-                    if text.contains("too long") || text.contains("too big") || text.contains("Space limit") {
-                        crate::metrics::limit_hit("message_size");
-                        break Some(close(CLOSE_TOO_BIG, &format!("message larger than {} bytes", limits.max_message_bytes)));
+        if matches!(turn, Turn::Continue) {
+            turn = tokio::select! {
+                frame = client_stream.next() => match frame {
+                    Some(Ok(Message::Text(text))) => {
+                        last_heard = Instant::now();
+                        session.on_client_text(text.as_str());
+                        Turn::Continue
                     }
-                    break None;
+                    Some(Ok(Message::Binary(_))) => {
+                        last_heard = Instant::now();
+                        session.reply_error(None, true, RpcError::plain(wire::INVALID_REQUEST, "binary frames are not supported"));
+                        Turn::Continue
+                    }
+                    Some(Ok(Message::Close(_))) | None => Turn::End(None),
+                    Some(Ok(_)) => {
+                        last_heard = Instant::now();
+                        Turn::Continue
+                    }
+                    Some(Err(e)) => {
+                        let text = e.to_string();
+                        if text.contains("too long") || text.contains("too big") || text.contains("Space limit") {
+                            crate::metrics::limit_hit("message_size");
+                            Turn::End(Some(close(CLOSE_TOO_BIG, &format!("message larger than {} bytes", limits.max_message_bytes))))
+                        } else {
+                            Turn::End(None)
+                        }
+                    }
+                },
+                msg = up_stream.next() => match msg {
+                    Some(Ok(UpMessage::Text(text))) => {
+                        session.on_upstream_text(text.as_str());
+                        Turn::Continue
+                    }
+                    Some(Ok(UpMessage::Ping(p))) => {
+                        session.to_upstream.push(UpMessage::Pong(p));
+                        Turn::Continue
+                    }
+                    Some(Ok(UpMessage::Close(_))) | None | Some(Err(_)) => {
+                        Turn::Move(format!("upstream {} connection lost", session.upstream.name))
+                    }
+                    Some(Ok(_)) => Turn::Continue,
+                },
+                _ = housekeeping.tick() => {
+                    let a = availability.borrow().clone();
+                    if *shutdown.borrow() {
+                        Turn::End(Some(close(CLOSE_GOING_AWAY, "gateway shutting down")))
+                    } else if !a.usable {
+                        Turn::Move(a.reason)
+                    } else if last_heard.elapsed() > idle {
+                        crate::metrics::limit_hit("idle");
+                        Turn::End(Some(close(CLOSE_GOING_AWAY, "idle timeout")))
+                    } else {
+                        if ping_every.is_some_and(|every| last_ping.elapsed() >= every) {
+                            last_ping = Instant::now();
+                            session.to_client.push(Message::Ping(Vec::new().into()));
+                        }
+                        Turn::Continue
+                    }
                 }
+            };
+        }
+        match turn {
+            Turn::Continue => {}
+            Turn::End(frame) => break frame,
+            Turn::Move(reason) => match session.move_upstream(&reason).await {
+                Ok(ws) => {
+                    // The old connection is dropped (closed) here.
+                    (up_sink, up_stream) = ws.split();
+                    availability = session.upstream.availability();
+                }
+                Err(frame) => break Some(frame),
             },
-            msg = up_stream.next() => match msg {
-                Some(Ok(UpMessage::Text(text))) => session.on_upstream_text(text.as_str()),
-                Some(Ok(UpMessage::Ping(p))) => session.to_upstream.push(UpMessage::Pong(p)),
-                Some(Ok(UpMessage::Close(_))) | None | Some(Err(_)) => {
-                    break Some(close(CLOSE_UPSTREAM_GONE, &format!("upstream {} connection lost", upstream.name)));
-                }
-                Some(Ok(_)) => {}
-            },
-            _ = housekeeping.tick() => {
-                if *shutdown.borrow() {
-                    break Some(close(CLOSE_GOING_AWAY, "gateway shutting down"));
-                }
-                let a = availability.borrow().clone();
-                if !a.usable {
-                    break Some(close(CLOSE_UPSTREAM_GONE, &a.reason));
-                }
-                if last_heard.elapsed() > idle {
-                    crate::metrics::limit_hit("idle");
-                    break Some(close(CLOSE_GOING_AWAY, "idle timeout"));
-                }
-                if ping_every.is_some_and(|every| last_ping.elapsed() >= every) {
-                    last_ping = Instant::now();
-                    session.to_client.push(Message::Ping(Vec::new().into()));
-                }
-            }
         }
     };
     for m in session.to_client.drain(..) {
         let _ = client_sink.feed(m).await;
     }
     if let Some(frame) = end {
-        tracing::debug!(upstream = %upstream.name, %ip, ?frame, "closing client session");
+        tracing::debug!(upstream = %session.upstream.name, %ip, ?frame, "closing client session");
         let _ = client_sink.feed(frame).await;
     }
     let _ = client_sink.flush().await;
     let _ = client_sink.close().await;
     let _ = up_sink.close().await;
-    let unanswered = session.in_flight.values().filter(|f| matches!(f, InFlight::Client { .. })).count() as u64;
-    upstream.outstanding.fetch_sub(unanswered.min(upstream.outstanding.load(Ordering::Relaxed)), Ordering::Relaxed);
-    upstream.sessions.fetch_sub(1, Ordering::Relaxed);
+    session.release_upstream();
 }
 
 impl Session {
@@ -296,6 +382,10 @@ impl Session {
     }
 
     fn on_call(&mut self, id: Option<&str>, jsonrpc: bool, api: ApiSel<'_>, method: &str, args: &RawValue) {
+        let known_index = match &api {
+            ApiSel::Local(n) => usize::try_from(*n).ok(),
+            ApiSel::Named(name) => self.local_apis.iter().position(|a| a == name),
+        };
         let api: &str = match api {
             ApiSel::Local(n) => match self.local_apis.get(usize::try_from(n).unwrap_or(usize::MAX)) {
                 Some(name) => name,
@@ -312,6 +402,9 @@ impl Session {
         let is_login = api == "login";
         let upstream_api = self.upstream_api_ids.get(api).copied();
         let unresolved = upstream_api.is_none().then(|| api.to_owned());
+        // A named API is added to the session's list once, so that in-flight calls can name it
+        // by index after a move.
+        let new_name = known_index.is_none().then(|| api.to_owned());
         if let Err(e) = policy {
             return self.reply_error(id, jsonrpc, e);
         }
@@ -332,22 +425,43 @@ impl Session {
             }
         }
         if let Some(upstream_api) = upstream_api {
-            self.forward(upstream_api, id, jsonrpc, method, args);
+            let api_index = match (known_index, new_name) {
+                (Some(i), _) => i,
+                (None, Some(name)) => self.api_index(&name),
+                (None, None) => 0,
+            };
+            self.forward(api_index, upstream_api, id, jsonrpc, method, args);
         } else if let Some(api) = unresolved {
-            let queued = Queued { id: id.map(Into::into), jsonrpc, method: method.to_owned(), args: args.to_owned() };
-            self.resolve_then_forward(api, queued);
+            let queued =
+                Queued::Fresh { id: id.map(Into::into), jsonrpc, method: method.to_owned(), args: args.to_owned() };
+            self.resolve_then_send(api, queued);
         }
     }
 
-    fn resolve_then_forward(&mut self, api: String, queued: Queued) {
+    /// The API's index in `local_apis` (added when first named).
+    fn api_index(&mut self, api: &str) -> usize {
+        match self.local_apis.iter().position(|a| a == api) {
+            Some(i) => i,
+            None => {
+                self.local_apis.push(api.to_owned());
+                self.local_apis.len() - 1
+            }
+        }
+    }
+
+    fn resolve_then_send(&mut self, api: String, queued: Queued) {
         let first = !self.resolving.contains_key(&api);
         self.resolving.entry(api.clone()).or_default().push(queued);
         if first {
-            let id = self.take_id();
-            self.in_flight.insert(id, InFlight::Resolve(api.clone()));
-            let frame = format!("{{\"id\":{id},\"method\":\"call\",\"params\":[1,{},[]]}}", Value::String(api));
-            self.to_upstream.push(UpMessage::text(frame));
+            self.send_resolve(api);
         }
+    }
+
+    fn send_resolve(&mut self, api: String) {
+        let id = self.take_id();
+        let frame = format!("{{\"id\":{id},\"method\":\"call\",\"params\":[1,{},[]]}}", Value::String(api.clone()));
+        self.in_flight.insert(id, InFlight::Resolve(api));
+        self.to_upstream.push(UpMessage::text(frame));
     }
 
     fn take_id(&mut self) -> u64 {
@@ -356,16 +470,25 @@ impl Session {
         id
     }
 
-    fn forward(&mut self, upstream_api: u64, client_id: Option<&str>, jsonrpc: bool, method: &str, args: &RawValue) {
-        let id = self.take_id();
+    fn forward(
+        &mut self,
+        api: usize,
+        upstream_api: u64,
+        client_id: Option<&str>,
+        jsonrpc: bool,
+        method: &str,
+        args: &RawValue,
+    ) {
         let mut rebuilt: Option<String> = None;
         if CALLBACK_METHODS.contains(&method) {
-            // Replace the client's callback id with ours; notices are mapped back.
+            // Replace the client's callback id with ours (stable across moves); notices are
+            // mapped back.
             let parts = serde_json::from_str::<Vec<&RawValue>>(args.get()).unwrap_or_default();
             if let Some(first) = parts.first() {
                 let client_cb: Value = serde_json::from_str(first.get()).unwrap_or(Value::Null);
-                self.callbacks.insert(id, client_cb);
-                let mut text = format!("[{id}");
+                let cb = self.take_id();
+                self.callbacks.insert(cb, client_cb);
+                let mut text = format!("[{cb}");
                 for p in &parts[1..] {
                     text.push(',');
                     text.push_str(p.get());
@@ -375,11 +498,146 @@ impl Session {
             }
         }
         let args = rebuilt.as_deref().unwrap_or(args.get());
-        let method = Value::from(method);
-        let frame = format!("{{\"id\":{id},\"method\":\"call\",\"params\":[{upstream_api},{method},{args}]}}");
-        self.in_flight.insert(id, InFlight::Client { id: client_id.map(Into::into), jsonrpc, started: Instant::now() });
+        let learn = self.journal.learns(method, args);
+        if JOURNALED.contains(&method) {
+            self.journal.record(method, args);
+        }
+        let call = Pending {
+            id: client_id.map(Into::into),
+            jsonrpc,
+            started: Instant::now(),
+            api,
+            tail: format!("{},{args}", Value::from(method)).into_boxed_str(),
+            resendable: !method.starts_with("broadcast_"),
+            learn,
+            shows_head: method == "get_dynamic_global_properties"
+                || (method == "get_objects" && args.contains("\"2.1.0\"")),
+        };
+        self.send_call(upstream_api, call);
+    }
+
+    fn send_call(&mut self, upstream_api: u64, call: Pending) {
+        let id = self.take_id();
+        let frame = format!("{{\"id\":{id},\"method\":\"call\",\"params\":[{upstream_api},{}]}}", call.tail);
+        self.in_flight.insert(id, InFlight::Client(call));
         self.upstream.outstanding.fetch_add(1, Ordering::Relaxed);
         self.to_upstream.push(UpMessage::text(frame));
+    }
+
+    /// Sends a gateway-internal `database` call (answer handled by `kind`).
+    fn send_internal(&mut self, kind: InFlight, method: &str, args: &str) {
+        let id = self.take_id();
+        let frame = format!("{{\"id\":{id},\"method\":\"call\",\"params\":[0,{},{args}]}}", Value::from(method));
+        self.in_flight.insert(id, kind);
+        self.to_upstream.push(UpMessage::text(frame));
+    }
+
+    /// Gives back this session's share of its upstream's counters.
+    fn release_upstream(&self) {
+        let unanswered = self.in_flight.values().filter(|f| matches!(f, InFlight::Client(_))).count() as u64;
+        let up = &self.upstream;
+        up.outstanding.fetch_sub(unanswered.min(up.outstanding.load(Ordering::Relaxed)), Ordering::Relaxed);
+        up.sessions.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Moves the session to another upstream after `reason` made the current one unusable, or
+    /// returns the close frame for the client when it cannot be moved.
+    async fn move_upstream(&mut self, reason: &str) -> Result<UpstreamSocket, Message> {
+        let cfg = self.state.config.load().sessions.clone();
+        let from = self.upstream.name.clone();
+        let refuse = |code: u16, why: String| {
+            crate::metrics::session_move("closed");
+            tracing::info!(upstream = %from, reason, why, "session closed instead of moved");
+            close(code, &why)
+        };
+        if !cfg.failover {
+            return Err(refuse(CLOSE_UPSTREAM_GONE, reason.to_owned()));
+        }
+        if self.journal.objects() > cfg.max_subscribed_objects || self.journal.bytes() > cfg.max_journal_bytes {
+            let why = format!(
+                "{reason}; session not moved: {} subscribed objects / {} journal bytes exceed the limits",
+                self.journal.objects(),
+                self.journal.bytes()
+            );
+            return Err(refuse(CLOSE_UPSTREAM_GONE, why));
+        }
+        let started = Instant::now();
+        let deadline = started + Duration::from_millis(cfg.failover_wait_ms);
+        let mut failed: Vec<String> = Vec::new();
+        let (next, ws) = loop {
+            // Never back to a node the client has seen ahead of; its own reconnect is fine
+            // when it is still healthy (a dropped connection, not a sick node).
+            if let Some(up) = self.state.pool.select_for_move(&failed, self.seen_head) {
+                match connect(&up).await {
+                    Some(ws) => break (up, ws),
+                    None => failed.push(up.name.clone()),
+                }
+            } else if Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            if Instant::now() >= deadline {
+                let why = format!("{reason}; no healthy upstream at or above block {}", self.seen_head);
+                return Err(refuse(CLOSE_TRY_AGAIN, why));
+            }
+        };
+        // Counters move with the session.
+        self.release_upstream();
+        next.sessions.fetch_add(1, Ordering::Relaxed);
+        self.upstream = next;
+        self.seen_head = self.seen_head.max(self.upstream.head());
+        self.upstream_api_ids = fresh_api_ids();
+        self.to_upstream.clear();
+        let in_flight = std::mem::take(&mut self.in_flight);
+
+        // 1. The node-side state, then 2. the current versions of the subscribed objects.
+        for (method, args) in self.journal.replay() {
+            self.send_internal(InFlight::Replay, method, &args);
+        }
+        if let Some(args) = self.journal.refresh() {
+            self.send_internal(InFlight::Refresh, "get_objects", &args);
+        }
+        // 3. APIs still being resolved, with their queued calls.
+        let apis: Vec<String> = self.resolving.keys().cloned().collect();
+        for api in apis {
+            self.send_resolve(api);
+        }
+        // 4. Calls in flight, in their original order: reads again, broadcasts failed.
+        let mut calls: Vec<(u64, Pending)> = in_flight
+            .into_iter()
+            .filter_map(|(id, f)| match f {
+                InFlight::Client(p) => Some((id, p)),
+                _ => None,
+            })
+            .collect();
+        calls.sort_by_key(|(id, _)| *id);
+        let (mut resent, mut failed_broadcasts) = (0, 0);
+        for (_, call) in calls {
+            if !call.resendable {
+                failed_broadcasts += 1;
+                let error = RpcError::plain(
+                    -32000,
+                    format!(
+                        "upstream {from} failed while this broadcast was in flight ({reason}); it may or may not \
+                         have been applied: look the transaction up before sending it again"
+                    ),
+                );
+                self.reply_error(call.id.as_deref(), call.jsonrpc, error);
+                continue;
+            }
+            resent += 1;
+            let api = self.local_apis.get(call.api).cloned().unwrap_or_else(|| "database".into());
+            match self.upstream_api_ids.get(&api).copied() {
+                Some(upstream_api) => self.send_call(upstream_api, call),
+                None => self.resolve_then_send(api, Queued::Resend(call)),
+            }
+        }
+        crate::metrics::session_move("moved");
+        tracing::info!(
+            from = %from, to = %self.upstream.name, reason, resent, failed_broadcasts,
+            replayed = self.journal.replay().len(), objects = self.journal.objects(),
+            took_ms = started.elapsed().as_millis() as u64, "session moved"
+        );
+        Ok(ws)
     }
 
     fn on_upstream_text(&mut self, text: &str) {
@@ -406,16 +664,30 @@ impl Session {
             if let Some(client_cb) = self.callbacks.get(&cb) {
                 let text = format!("{{\"method\":\"notice\",\"params\":[{client_cb},{}]}}", payload.get());
                 self.to_client.push(Message::Text(text.into()));
+                if let Some(h) = head_in(payload.get()) {
+                    self.seen_head = self.seen_head.max(h);
+                }
             }
             return;
         }
         let Some(id) = msg.id else { return };
+        self.seen_head = self.seen_head.max(self.upstream.head());
         match self.in_flight.remove(&id) {
-            Some(InFlight::Client { id: client_id, jsonrpc, started }) => {
+            Some(InFlight::Client(call)) => {
                 self.upstream.outstanding.fetch_sub(1, Ordering::Relaxed);
-                self.upstream.record_latency(started.elapsed(), msg.error.is_none());
-                let Some(id_text) = client_id else { return };
-                let rpc = if jsonrpc { ",\"jsonrpc\":\"2.0\"" } else { "" };
+                self.upstream.record_latency(call.started.elapsed(), msg.error.is_none());
+                if let Some(r) = msg.result {
+                    if call.learn {
+                        self.journal.learn(r);
+                    }
+                    if call.shows_head
+                        && let Some(h) = head_in(r.get())
+                    {
+                        self.seen_head = self.seen_head.max(h);
+                    }
+                }
+                let Some(id_text) = call.id else { return };
+                let rpc = if call.jsonrpc { ",\"jsonrpc\":\"2.0\"" } else { "" };
                 let text = match (msg.result, msg.error) {
                     (Some(r), _) => format!("{{\"id\":{id_text}{rpc},\"result\":{}}}", r.get()),
                     (None, Some(e)) => format!("{{\"id\":{id_text}{rpc},\"error\":{}}}", e.get()),
@@ -428,9 +700,15 @@ impl Session {
                 let upstream_id = msg.result.and_then(|r| r.get().parse::<u64>().ok());
                 match upstream_id {
                     Some(upstream_api) => {
-                        self.upstream_api_ids.insert(api, upstream_api);
+                        self.upstream_api_ids.insert(api.clone(), upstream_api);
                         for q in waiting {
-                            self.forward(upstream_api, q.id.as_deref(), q.jsonrpc, &q.method, &q.args);
+                            match q {
+                                Queued::Fresh { id, jsonrpc, method, args } => {
+                                    let index = self.api_index(&api);
+                                    self.forward(index, upstream_api, id.as_deref(), jsonrpc, &method, &args);
+                                }
+                                Queued::Resend(call) => self.send_call(upstream_api, call),
+                            }
                         }
                     }
                     None => {
@@ -439,12 +717,42 @@ impl Session {
                             .and_then(|e| serde_json::from_str(e.get()).ok())
                             .unwrap_or_else(|| FcException::assert("is_allowed", "Access denied").into_error());
                         for q in waiting {
-                            self.reply_error(q.id.as_deref(), q.jsonrpc, error.clone());
+                            let (id, jsonrpc) = match &q {
+                                Queued::Fresh { id, jsonrpc, .. } => (id.as_deref(), *jsonrpc),
+                                Queued::Resend(call) => (call.id.as_deref(), call.jsonrpc),
+                            };
+                            self.reply_error(id, jsonrpc, error.clone());
                         }
                     }
                 }
             }
+            Some(InFlight::Replay) => {
+                if let Some(e) = msg.error {
+                    tracing::warn!(upstream = %self.upstream.name, error = e.get(), "journal replay call refused");
+                }
+            }
+            Some(InFlight::Refresh) => self.push_refreshed(msg.result),
             None => {}
         }
+    }
+
+    /// Sends the re-read subscribed objects to the client as one notice on its subscribe
+    /// callback, the shape a node uses for changed objects (`[cb, [[obj, …]]]`).
+    fn push_refreshed(&mut self, result: Option<&RawValue>) {
+        let Some(client_cb) = self.journal.subscribe_callback().and_then(|cb| self.callbacks.get(&cb)) else {
+            return;
+        };
+        let Some(objects) = result.and_then(|r| serde_json::from_str::<Vec<&RawValue>>(r.get()).ok()) else {
+            return;
+        };
+        let present: Vec<&str> = objects.iter().map(|o| o.get()).filter(|o| *o != "null").collect();
+        if present.is_empty() {
+            return;
+        }
+        let text = format!("{{\"method\":\"notice\",\"params\":[{client_cb},[[{}]]]}}", present.join(","));
+        if let Some(h) = head_in(&text) {
+            self.seen_head = self.seen_head.max(h);
+        }
+        self.to_client.push(Message::Text(text.into()));
     }
 }

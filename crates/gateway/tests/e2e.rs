@@ -70,8 +70,8 @@ async fn stalled_upstream_goes_down_gets_no_traffic_and_comes_back() {
 }
 
 #[tokio::test]
-async fn sessions_on_a_failed_upstream_get_a_close_frame_and_reconnect() {
-    let s = setup(2).await;
+async fn with_failover_off_sessions_on_a_failed_upstream_get_a_close_frame_and_reconnect() {
+    let s = setup_with(2, |c| c.sessions.failover = false).await;
     // Steer the session to node0 by draining node1 for a moment.
     let (status, _) = http(s.gateway.addr(), "POST", "/admin/upstreams/node1/drain", "").await;
     assert_eq!(status, 200);

@@ -60,6 +60,7 @@ pub fn run(args: UpArgs) -> Result<()> {
             upstreams,
             health: Default::default(),
             limits: Default::default(),
+            sessions: Default::default(),
             admin: Default::default(),
             monitoring: Default::default(),
             tls: None,

@@ -39,6 +39,7 @@ pub fn gateway_config(devnet: &Devnet) -> GatewayConfig {
             .collect(),
         health: fast_health(),
         limits: Default::default(),
+        sessions: Default::default(),
         admin: Default::default(),
         monitoring: Default::default(),
         tls: None,
