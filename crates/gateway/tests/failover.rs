@@ -291,3 +291,30 @@ async fn a_session_beyond_the_journal_bound_is_closed_with_a_reason() {
     assert!(closed.contains("1012") || closed.contains("Restart"), "{closed}");
     assert!(closed.contains("exceed the limits"), "{closed}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bitsharesjs_chainstore_keeps_its_socket_across_failovers() {
+    let s = setup(3).await;
+    let js_dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/js");
+    assert!(js_dir.join("node_modules/bitsharesjs").exists(), "run `npm ci` in {} (.ci/run does)", js_dir.display());
+    let out = tokio::time::timeout(
+        Duration::from_secs(240),
+        tokio::process::Command::new("node")
+            .args(["--test", "failover.test.mjs"])
+            .current_dir(&js_dir)
+            .env("BTS_WS_URL", format!("ws://{}", s.gateway.addr()))
+            .env("BTS_GATEWAY_HTTP", format!("http://{}", s.gateway.addr()))
+            .env("BTS_DEVNET_ADMIN", s.devnet.admin_url().unwrap())
+            .env("BTS_NODES", "3")
+            .env("BTS_FAILOVERS", "6")
+            .env("BTS_REGISTRAR_WIF", registrar_key().to_wif())
+            .env("BTS_REGISTRAR_NAME", s.devnet.registrar_name())
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("node test finishes in 240 s")
+    .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && text.contains("# pass 1"), "{text}");
+}
