@@ -34,6 +34,7 @@ async fn bitsharesjs_wallet_registers_through_the_faucet() {
             health: Default::default(),
             limits: Default::default(),
             sessions: Default::default(),
+            cache: Default::default(),
             admin: Default::default(),
             monitoring: Default::default(),
             tls: None,

@@ -63,6 +63,9 @@ pub struct GatewayConfig {
     /// WebSocket session failover.
     #[serde(default)]
     pub sessions: SessionsConfig,
+    /// The response cache for answers that cannot change.
+    #[serde(default)]
+    pub cache: CacheConfig,
     /// Admin endpoints (`/admin/...` on the listener).
     #[serde(default)]
     pub admin: AdminConfig,
@@ -250,6 +253,20 @@ pub struct SessionsConfig {
 impl Default for SessionsConfig {
     fn default() -> Self {
         Self { failover: true, failover_wait_ms: 5000, max_subscribed_objects: 2000, max_journal_bytes: 65_536 }
+    }
+}
+
+/// The response cache (`[cache]`): chain constants and irreversible blocks/transactions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CacheConfig {
+    /// Bytes of answers kept (LRU); 0 turns the cache off. Default 67108864 (64 MiB).
+    pub max_bytes: usize,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self { max_bytes: 64 << 20 }
     }
 }
 

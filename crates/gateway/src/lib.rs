@@ -14,6 +14,7 @@
 
 pub mod acme;
 pub mod agent;
+pub mod cache;
 pub mod config;
 pub mod health;
 pub mod journal;
@@ -48,6 +49,8 @@ pub struct GatewayState {
     pub config_path: Option<PathBuf>,
     /// The upstreams.
     pub pool: Arc<UpstreamPool>,
+    /// Answers that cannot change (chain constants, irreversible blocks).
+    pub cache: cache::Cache,
     /// Per-IP request rate limiter (rebuilt when the limits change).
     pub limiter: ArcSwap<DefaultKeyedRateLimiter<IpAddr>>,
     /// Open client WebSocket connections.
@@ -109,6 +112,9 @@ pub fn apply_config(state: &GatewayState, next: GatewayConfig) -> Result<(), Str
     }
     if next.limits != current.limits {
         state.limiter.store(Arc::new(limiter(&next.limits)));
+    }
+    if next.cache != current.cache {
+        state.cache.set_max_bytes(next.cache.max_bytes);
     }
     state.pool.reconcile(&next);
     state.config.store(Arc::new(next));
@@ -196,6 +202,7 @@ impl Gateway {
             tls: tls.clone(),
             acme: acme.clone(),
             limiter: ArcSwap::from_pointee(limiter(&config.limits)),
+            cache: cache::Cache::new(config.cache.max_bytes),
             config: ArcSwap::from_pointee(config),
             config_path,
             pool: pool.clone(),

@@ -58,6 +58,9 @@ fn describe() {
     describe_counter!("bts_gateway_upstream_transitions_total", "Health state changes of the upstream, by new state");
     describe_counter!("bts_gateway_requests_total", "Client requests received, by transport (ws, http)");
     describe_counter!("bts_gateway_limit_rejections_total", "Requests or connections refused by a limit, by limit");
+    describe_counter!("bts_gateway_cache_requests_total", "Cacheable requests, by outcome (hit, miss, coalesced)");
+    describe_gauge!("bts_gateway_cache_bytes", "Bytes of answers in the response cache");
+    describe_gauge!("bts_gateway_cache_entries", "Answers in the response cache");
     describe_counter!(
         "bts_gateway_session_moves_total",
         "Client sessions whose upstream failed, by outcome (moved, closed)"

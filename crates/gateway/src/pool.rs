@@ -72,6 +72,8 @@ pub struct Upstream {
     /// Head block number at the last successful check (0 before one): what a session placed
     /// here has at least seen.
     head: AtomicU32,
+    /// Last irreversible block at the last successful check.
+    lib: AtomicU32,
     ewma_us: AtomicU64,
     requests: AtomicU64,
     errors: AtomicU64,
@@ -116,6 +118,7 @@ impl Upstream {
             outstanding: AtomicU64::new(0),
             sessions: AtomicU64::new(0),
             head: AtomicU32::new(0),
+            lib: AtomicU32::new(0),
             ewma_us: AtomicU64::new(0),
             requests: AtomicU64::new(0),
             errors: AtomicU64::new(0),
@@ -154,6 +157,11 @@ impl Upstream {
     /// Head block number at the last successful check (0 before one).
     pub fn head(&self) -> u32 {
         self.head.load(Ordering::Relaxed)
+    }
+
+    /// Last irreversible block number at the last successful check (0 before one).
+    pub fn lib(&self) -> u32 {
+        self.lib.load(Ordering::Relaxed)
     }
 
     /// Whether an existing session may stay here.
@@ -452,6 +460,7 @@ impl UpstreamPool {
                     lock(&u.latencies).push(obs.latency);
                     *lock(&u.last_observation) = Some(obs.clone());
                     u.head.store(obs.head, Ordering::Relaxed);
+                    u.lib.store(obs.lib, Ordering::Relaxed);
                     judge(obs, &reference, cfg)
                 }
                 Err(reason) => Verdict::Bad(reason.clone()),

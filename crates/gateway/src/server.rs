@@ -123,6 +123,54 @@ fn idempotent(api: &str, method: &str) -> bool {
     api != "network_broadcast" && !method.starts_with("broadcast")
 }
 
+/// Sends one call to a healthy upstream over its shared connection, retrying an idempotent one
+/// once elsewhere; returns the outcome and the answering upstream's last irreversible block.
+async fn forward_http(
+    state: &GatewayState,
+    api: &str,
+    method: &str,
+    args: Value,
+    limits: &crate::config::LimitsConfig,
+) -> (Result<Value, RpcError>, u32) {
+    let retry = idempotent(api, method);
+    let timeout = Duration::from_millis(limits.request_timeout_ms);
+    let mut excluded: Option<String> = None;
+    for attempt in 0..2 {
+        let Some(up) = state.pool.select(excluded.as_deref()) else {
+            return (Err(RpcError::plain(-32000, "no healthy upstream")), 0);
+        };
+        up.outstanding.fetch_add(1, Ordering::Relaxed);
+        let started = Instant::now();
+        let r = tokio::time::timeout(timeout, up.data.call(ApiRef::Name(api.to_owned()), method, args.clone())).await;
+        up.outstanding.fetch_sub(1, Ordering::Relaxed);
+        match r {
+            Ok(Ok(v)) => {
+                up.record_latency(started.elapsed(), true);
+                return (Ok(v), up.lib());
+            }
+            Ok(Err(ClientError::Rpc(e))) => {
+                up.record_latency(started.elapsed(), true);
+                return (Err(e), up.lib());
+            }
+            Ok(Err(e)) if !retry || attempt == 1 => {
+                up.record_latency(started.elapsed(), false);
+                return (Err(RpcError::plain(-32000, format!("upstream {} failed: {e}", up.name))), 0);
+            }
+            Err(_) if !retry || attempt == 1 => {
+                up.record_latency(started.elapsed(), false);
+                let e = RpcError::plain(-32000, format!("upstream {} did not answer within {timeout:?}", up.name));
+                return (Err(e), 0);
+            }
+            _ => {
+                up.record_latency(started.elapsed(), false);
+                tracing::debug!(upstream = %up.name, "retrying an idempotent request on another upstream");
+                excluded = Some(up.name.clone());
+            }
+        }
+    }
+    (Err(RpcError::plain(-32000, "no healthy upstream")), 0)
+}
+
 async fn http_call(
     state: &Arc<GatewayState>,
     ip: IpAddr,
@@ -163,46 +211,38 @@ async fn http_call(
         }
         crate::policy::check_call(limits, &api, &call.method)?;
         let args: Value = serde_json::from_str(call.args.get()).map_err(|_| RpcError::parse_error())?;
-        let retry = idempotent(&api, &call.method);
-        let timeout = Duration::from_millis(limits.request_timeout_ms);
-        let mut excluded: Option<String> = None;
-        for attempt in 0..2 {
-            let Some(up) = state.pool.select(excluded.as_deref()) else {
-                return Err(RpcError::plain(-32000, "no healthy upstream"));
-            };
-            up.outstanding.fetch_add(1, Ordering::Relaxed);
-            let started = Instant::now();
-            let r = tokio::time::timeout(timeout, up.data.call(ApiRef::Name(api.clone()), &call.method, args.clone()))
-                .await;
-            up.outstanding.fetch_sub(1, Ordering::Relaxed);
-            match r {
-                Ok(Ok(v)) => {
-                    up.record_latency(started.elapsed(), true);
-                    return Ok(v);
-                }
-                Ok(Err(ClientError::Rpc(e))) => {
-                    up.record_latency(started.elapsed(), true);
-                    return Err(e);
-                }
-                Ok(Err(e)) if !retry || attempt == 1 => {
-                    up.record_latency(started.elapsed(), false);
-                    return Err(RpcError::plain(-32000, format!("upstream {} failed: {e}", up.name)));
-                }
-                Err(_) if !retry || attempt == 1 => {
-                    up.record_latency(started.elapsed(), false);
-                    return Err(RpcError::plain(
-                        -32000,
-                        format!("upstream {} did not answer within {timeout:?}", up.name),
-                    ));
-                }
-                _ => {
-                    up.record_latency(started.elapsed(), false);
-                    tracing::debug!(upstream = %up.name, "retrying an idempotent request on another upstream");
-                    excluded = Some(up.name.clone());
+        let cacheable = (api == "database" && state.cache.enabled())
+            .then(|| crate::cache::classify(&call.method, call.args.get()))
+            .flatten();
+        let Some((key, rule)) = cacheable else {
+            return forward_http(state, &api, &call.method, args, limits).await.0;
+        };
+        use crate::cache::{Lookup, Outcome, Waiter};
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let lead = match state.cache.lookup(&key, || Waiter::Http(tx)) {
+            Lookup::Hit(v) => return serde_json::from_str(&v).map_err(|_| RpcError::parse_error()),
+            Lookup::Lead => true,
+            Lookup::Follow => {
+                let waited = tokio::time::timeout(Duration::from_millis(limits.request_timeout_ms), rx).await;
+                match waited {
+                    Ok(Ok(Outcome::Result(v))) => return serde_json::from_str(&v).map_err(|_| RpcError::parse_error()),
+                    Ok(Ok(Outcome::Error(e))) => {
+                        return Err(serde_json::from_str(&e).unwrap_or_else(|_| RpcError::plain(-32000, e.to_string())));
+                    }
+                    // The first request got nothing (or took too long): ask ourselves.
+                    _ => false,
                 }
             }
+        };
+        let (result, lib) = forward_http(state, &api, &call.method, args, limits).await;
+        if lead {
+            let outcome = match &result {
+                Ok(v) => Outcome::Result(v.to_string().into()),
+                Err(_) => Outcome::Retry,
+            };
+            state.cache.complete(&key, rule, outcome, lib);
         }
-        Err(RpcError::plain(-32000, "no healthy upstream"))
+        result
     }
     .await;
     let Some(id) = id else {
@@ -248,6 +288,7 @@ pub fn stats_snapshot(state: &GatewayState) -> Value {
         "errors": upstreams.iter().map(|u| u.errors).sum::<u64>(),
         "upstreams": upstreams,
         "tls": tls_snapshot(state),
+        "cache": state.cache.stats(),
     })
 }
 
@@ -303,6 +344,8 @@ struct StatsPage {
     rows: Vec<Row>,
     /// One line about the served certificate; empty without TLS.
     certificate: String,
+    /// One line about the response cache.
+    cache: String,
 }
 
 /// "expires 2027-02-21 (in 89 d) · acme · next renewal in 59 d · last error: …".
@@ -378,6 +421,23 @@ async fn stats_page(State(state): State<Arc<GatewayState>>) -> Response {
         errors: snap.iter().map(|u| u.errors).sum(),
         rows,
         certificate: certificate_line(&state),
+        cache: {
+            let c = state.cache.stats();
+            if c.max_bytes == 0 {
+                "cache off".into()
+            } else {
+                format!(
+                    "cache: {} hits, {} misses, {} coalesced (hit ratio {:.1} %) · {} entries, {} of {} KiB",
+                    c.hits,
+                    c.misses,
+                    c.coalesced,
+                    c.hit_ratio * 100.0,
+                    c.entries,
+                    c.bytes / 1024,
+                    c.max_bytes / 1024
+                )
+            }
+        },
     };
     match page.render() {
         Ok(html) => Html(html).into_response(),

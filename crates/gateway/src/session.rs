@@ -68,6 +68,8 @@ struct Pending {
     learn: bool,
     /// The answer may carry 2.1.0 (`head_block_number`), which the client then has seen.
     shows_head: bool,
+    /// This call leads a cache flight: its answer completes it.
+    cache: Option<(Arc<str>, crate::cache::Rule)>,
 }
 
 /// The `head_block_number` in a 2.1.0 object inside `text`, if any.
@@ -121,6 +123,8 @@ struct Session {
     callbacks: HashMap<u64, Value>,
     next_id: u64,
     journal: Journal,
+    /// Where coalesced cache answers for this session arrive.
+    inbox: tokio::sync::mpsc::UnboundedSender<crate::cache::Filled>,
     /// The highest head of any upstream this session has been answered from: a move never
     /// goes to an upstream below it.
     seen_head: u32,
@@ -186,7 +190,9 @@ pub async fn run(state: Arc<GatewayState>, socket: WebSocket, ip: IpAddr) {
     tracing::debug!(upstream = %upstream.name, %ip, "session placed");
     let (mut up_sink, mut up_stream) = upstream_ws.split();
 
+    let (inbox, mut filled) = tokio::sync::mpsc::unbounded_channel();
     let mut session = Session {
+        inbox,
         state: state.clone(),
         ip,
         seen_head: upstream.head(),
@@ -264,6 +270,10 @@ pub async fn run(state: Arc<GatewayState>, socket: WebSocket, ip: IpAddr) {
                         }
                     }
                 },
+                Some(f) = filled.recv() => {
+                    session.on_filled(f);
+                    Turn::Continue
+                }
                 msg = up_stream.next() => match msg {
                     Some(Ok(UpMessage::Text(text))) => {
                         session.on_upstream_text(text.as_str());
@@ -320,6 +330,7 @@ pub async fn run(state: Arc<GatewayState>, socket: WebSocket, ip: IpAddr) {
     let _ = client_sink.flush().await;
     let _ = client_sink.close().await;
     let _ = up_sink.close().await;
+    session.end_cache_flights();
     session.release_upstream();
 }
 
@@ -424,6 +435,12 @@ impl Session {
                 return self.reply_result(id, jsonrpc, &local.to_string());
             }
         }
+        if api == "database"
+            && self.state.cache.enabled()
+            && let Some((key, rule)) = crate::cache::classify(method, args.get())
+        {
+            return self.cached_call(key, rule, id, jsonrpc, method, args);
+        }
         if let Some(upstream_api) = upstream_api {
             let api_index = match (known_index, new_name) {
                 (Some(i), _) => i,
@@ -435,6 +452,73 @@ impl Session {
             let queued =
                 Queued::Fresh { id: id.map(Into::into), jsonrpc, method: method.to_owned(), args: args.to_owned() };
             self.resolve_then_send(api, queued);
+        }
+    }
+
+    /// A cacheable `database` call: answered from memory, joined to an identical call in
+    /// flight, or sent upstream as the one that fills the cache.
+    fn cached_call(
+        &mut self,
+        key: Arc<str>,
+        rule: crate::cache::Rule,
+        id: Option<&str>,
+        jsonrpc: bool,
+        method: &str,
+        args: &RawValue,
+    ) {
+        use crate::cache::{Lookup, Waiter};
+        let waiter = || Waiter::Session {
+            inbox: self.inbox.clone(),
+            id: id.map(Into::into),
+            jsonrpc,
+            tail: format!("{},{}", Value::from(method), args.get()).into_boxed_str(),
+        };
+        match self.state.cache.lookup(&key, waiter) {
+            Lookup::Hit(result) => self.reply_result(id, jsonrpc, &result),
+            Lookup::Follow => {}
+            Lookup::Lead => {
+                let tail = format!("{},{}", Value::from(method), args.get()).into_boxed_str();
+                let call = Pending {
+                    id: id.map(Into::into),
+                    jsonrpc,
+                    started: Instant::now(),
+                    api: 0,
+                    tail,
+                    resendable: true,
+                    learn: false,
+                    shows_head: false,
+                    cache: Some((key, rule)),
+                };
+                self.send_call(0, call);
+            }
+        }
+    }
+
+    /// A coalesced answer arrived (or the call must be sent after all).
+    fn on_filled(&mut self, f: crate::cache::Filled) {
+        use crate::cache::Outcome;
+        let rpc = if f.jsonrpc { ",\"jsonrpc\":\"2.0\"" } else { "" };
+        match f.outcome {
+            Outcome::Result(r) => self.reply_result(f.id.as_deref(), f.jsonrpc, &r),
+            Outcome::Error(e) => {
+                if let Some(id) = f.id.as_deref() {
+                    self.to_client.push(Message::Text(format!("{{\"id\":{id}{rpc},\"error\":{e}}}").into()));
+                }
+            }
+            Outcome::Retry => {
+                let call = Pending {
+                    id: f.id,
+                    jsonrpc: f.jsonrpc,
+                    started: Instant::now(),
+                    api: 0,
+                    tail: f.tail,
+                    resendable: true,
+                    learn: false,
+                    shows_head: false,
+                    cache: None,
+                };
+                self.send_call(0, call);
+            }
         }
     }
 
@@ -512,6 +596,7 @@ impl Session {
             learn,
             shows_head: method == "get_dynamic_global_properties"
                 || (method == "get_objects" && args.contains("\"2.1.0\"")),
+            cache: None,
         };
         self.send_call(upstream_api, call);
     }
@@ -530,6 +615,16 @@ impl Session {
         let frame = format!("{{\"id\":{id},\"method\":\"call\",\"params\":[0,{},{args}]}}", Value::from(method));
         self.in_flight.insert(id, kind);
         self.to_upstream.push(UpMessage::text(frame));
+    }
+
+    /// Calls that lead a cache flight will never be answered now: their followers fetch
+    /// for themselves.
+    fn end_cache_flights(&self) {
+        for f in self.in_flight.values() {
+            if let InFlight::Client(Pending { cache: Some((key, rule)), .. }) = f {
+                self.state.cache.complete(key, *rule, crate::cache::Outcome::Retry, 0);
+            }
+        }
     }
 
     /// Gives back this session's share of its upstream's counters.
@@ -676,6 +771,15 @@ impl Session {
             Some(InFlight::Client(call)) => {
                 self.upstream.outstanding.fetch_sub(1, Ordering::Relaxed);
                 self.upstream.record_latency(call.started.elapsed(), msg.error.is_none());
+                if let Some((key, rule)) = &call.cache {
+                    use crate::cache::Outcome;
+                    let outcome = match (msg.result, msg.error) {
+                        (Some(r), _) => Outcome::Result(r.get().into()),
+                        (None, Some(e)) => Outcome::Error(e.get().into()),
+                        (None, None) => Outcome::Result("null".into()),
+                    };
+                    self.state.cache.complete(key, *rule, outcome, self.upstream.lib());
+                }
                 if let Some(r) = msg.result {
                     if call.learn {
                         self.journal.learn(r);

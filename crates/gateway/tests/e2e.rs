@@ -242,9 +242,13 @@ async fn health_metrics_and_stats_json() {
     wait_state(&s.gateway, "node1", "down", Duration::from_secs(15)).await;
     let (status, _) = http(s.gateway.addr(), "GET", "/health", "").await;
     assert_eq!(status, 503);
-    let (status, body) = http(s.gateway.addr(), "POST", "/", r#"{"id":1,"method":"get_chain_id","params":[]}"#).await;
+    let body = r#"{"id":1,"method":"get_dynamic_global_properties","params":[]}"#;
+    let (status, body) = http(s.gateway.addr(), "POST", "/", body).await;
     assert_eq!(status, 503, "{body}");
     assert!(body.contains("no healthy upstream"));
+    // Constants already in the cache are still answered.
+    let (status, body) = http(s.gateway.addr(), "POST", "/", r#"{"id":2,"method":"get_chain_id","params":[]}"#).await;
+    assert_eq!(status, 200, "{body}");
 }
 
 #[tokio::test]

@@ -61,6 +61,7 @@ pub fn run(args: UpArgs) -> Result<()> {
             health: Default::default(),
             limits: Default::default(),
             sessions: Default::default(),
+            cache: Default::default(),
             admin: Default::default(),
             monitoring: Default::default(),
             tls: None,

@@ -40,6 +40,7 @@ pub fn gateway_config(devnet: &Devnet) -> GatewayConfig {
         health: fast_health(),
         limits: Default::default(),
         sessions: Default::default(),
+        cache: Default::default(),
         admin: Default::default(),
         monitoring: Default::default(),
         tls: None,
