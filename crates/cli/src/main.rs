@@ -41,6 +41,11 @@ enum Command {
     Munin(commands::monitor::MuninArgs),
     /// Load-test registrations: through a faucet, and (baseline) signed and broadcast directly to a node.
     BenchRegistrations(commands::bench::BenchRegistrationsArgs),
+    /// Benchmark session failover through a gateway: node refused → first notice on the moved
+    /// session, p50/p99 over N failovers (loopback only).
+    BenchFailover(commands::bench::BenchFailoverArgs),
+    /// Benchmark the gateway's resident memory per idle subscribed WebSocket session.
+    BenchSessions(commands::bench::BenchSessionsArgs),
 }
 
 fn main() -> ExitCode {
@@ -90,6 +95,8 @@ fn main() -> ExitCode {
         Command::Up(args) => commands::up::run(args),
         Command::Bench(args) => commands::bench::run(args),
         Command::BenchRegistrations(args) => commands::bench::run_registrations(args),
+        Command::BenchFailover(args) => commands::bench::run_failover(args),
+        Command::BenchSessions(args) => commands::bench::run_sessions(args),
         Command::Check(args) => return commands::monitor::run_check(args),
         Command::Munin(args) => commands::monitor::run_munin(args),
     };

@@ -62,6 +62,10 @@ fn describe() {
     describe_gauge!("bts_gateway_cache_bytes", "Bytes of answers in the response cache");
     describe_gauge!("bts_gateway_cache_entries", "Answers in the response cache");
     describe_counter!(
+        "bts_gateway_callback_notices_recreated_total",
+        "Broadcast-with-callback notices the gateway sent itself after a session moved"
+    );
+    describe_counter!(
         "bts_gateway_session_moves_total",
         "Client sessions whose upstream failed, by outcome (moved, closed)"
     );
@@ -79,6 +83,11 @@ fn describe() {
 /// Counts a session whose upstream failed: `moved` to another, or `closed`.
 pub fn session_move(outcome: &'static str) {
     metrics::counter!("bts_gateway_session_moves_total", "outcome" => outcome).increment(1);
+}
+
+/// Counts a broadcast-with-callback notice found by the gateway after a move.
+pub fn callback_notice_recreated() {
+    metrics::counter!("bts_gateway_callback_notices_recreated_total").increment(1);
 }
 
 /// Records the served certificate's notAfter.

@@ -89,6 +89,24 @@ enum InFlight {
     Replay,
     /// The `get_objects` re-read after a move; its answer goes to the client as a notice.
     Refresh,
+    /// `get_block` of this block, searched for awaited broadcasts after a move.
+    Scan(u32),
+}
+
+/// A `broadcast_transaction_with_callback` whose inclusion notice the client still expects.
+struct Awaited {
+    /// The gateway's callback id for it.
+    callback: u64,
+    /// Transaction id (hex), for the notice.
+    tx_id: String,
+    /// The signatures, which identify it inside a block.
+    signatures: Value,
+    /// Its expiration (`2026-…T…`): past it, no block can include it.
+    expiration: String,
+    /// The node answered the broadcast (before, it is an in-flight call).
+    accepted: bool,
+    /// The highest head seen when it was sent: it can only be in a later block.
+    after_block: u32,
 }
 
 /// How a frame names its API: a session-local id, or a name.
@@ -123,6 +141,11 @@ struct Session {
     callbacks: HashMap<u64, Value>,
     next_id: u64,
     journal: Journal,
+    /// Broadcasts with callback whose notice has not arrived.
+    awaited: Vec<Awaited>,
+    /// After a move with accepted [`Awaited`] broadcasts: the next block to search, and whether
+    /// its `get_block` is on its way.
+    scan: Option<(u32, bool)>,
     /// Where coalesced cache answers for this session arrive.
     inbox: tokio::sync::mpsc::UnboundedSender<crate::cache::Filled>,
     /// The highest head of any upstream this session has been answered from: a move never
@@ -192,6 +215,8 @@ pub async fn run(state: Arc<GatewayState>, socket: WebSocket, ip: IpAddr) {
 
     let (inbox, mut filled) = tokio::sync::mpsc::unbounded_channel();
     let mut session = Session {
+        awaited: Vec::new(),
+        scan: None,
         inbox,
         state: state.clone(),
         ip,
@@ -298,6 +323,7 @@ pub async fn run(state: Arc<GatewayState>, socket: WebSocket, ip: IpAddr) {
                         crate::metrics::limit_hit("idle");
                         Turn::End(Some(close(CLOSE_GOING_AWAY, "idle timeout")))
                     } else {
+                        session.advance_scan();
                         if ping_every.is_some_and(|every| last_ping.elapsed() >= every) {
                             last_ping = Instant::now();
                             session.to_client.push(Message::Ping(Vec::new().into()));
@@ -586,6 +612,9 @@ impl Session {
         if JOURNALED.contains(&method) {
             self.journal.record(method, args);
         }
+        if method == "broadcast_transaction_with_callback" {
+            self.await_inclusion(args);
+        }
         let call = Pending {
             id: client_id.map(Into::into),
             jsonrpc,
@@ -726,6 +755,11 @@ impl Session {
                 None => self.resolve_then_send(api, Queued::Resend(call)),
             }
         }
+        // Broadcasts with callback the old node accepted: their notice will not come from the
+        // new node (it already knows the transaction), so the gateway finds the inclusion.
+        self.awaited.retain(|a| a.accepted);
+        self.scan = self.awaited.iter().map(|a| a.after_block + 1).min().map(|from| (from, false));
+        self.advance_scan();
         crate::metrics::session_move("moved");
         tracing::info!(
             from = %from, to = %self.upstream.name, reason, resent, failed_broadcasts,
@@ -756,6 +790,9 @@ impl Session {
         if msg.method.as_deref() == Some("notice") {
             let Some(params) = msg.params else { return };
             let Ok((cb, payload)) = serde_json::from_str::<(u64, &RawValue)>(params.get()) else { return };
+            if !self.awaited.is_empty() {
+                self.awaited.retain(|a| a.callback != cb);
+            }
             if let Some(client_cb) = self.callbacks.get(&cb) {
                 let text = format!("{{\"method\":\"notice\",\"params\":[{client_cb},{}]}}", payload.get());
                 self.to_client.push(Message::Text(text.into()));
@@ -770,6 +807,9 @@ impl Session {
         match self.in_flight.remove(&id) {
             Some(InFlight::Client(call)) => {
                 self.upstream.outstanding.fetch_sub(1, Ordering::Relaxed);
+                if !self.awaited.is_empty() && call.tail.starts_with("\"broadcast_transaction_with_callback\"") {
+                    self.settle_awaited(&call.tail, msg.error.is_none());
+                }
                 self.upstream.record_latency(call.started.elapsed(), msg.error.is_none());
                 if let Some((key, rule)) = &call.cache {
                     use crate::cache::Outcome;
@@ -836,8 +876,87 @@ impl Session {
                 }
             }
             Some(InFlight::Refresh) => self.push_refreshed(msg.result),
+            Some(InFlight::Scan(block)) => self.on_scanned(block, msg.result),
             None => {}
         }
+    }
+
+    /// Notes a broadcast with callback (`args` = `[gateway cb, tx]`) as awaiting its notice.
+    fn await_inclusion(&mut self, args: &str) {
+        let Ok((callback, tx)) = serde_json::from_str::<(u64, &RawValue)>(args) else { return };
+        let Ok(parsed) = serde_json::from_str::<bts_protocol::SignedTransaction>(tx.get()) else { return };
+        let Ok(json) = serde_json::from_str::<Value>(tx.get()) else { return };
+        self.awaited.push(Awaited {
+            callback,
+            tx_id: parsed.transaction.id().to_string(),
+            signatures: json["signatures"].clone(),
+            expiration: json["expiration"].as_str().unwrap_or_default().to_owned(),
+            accepted: false,
+            after_block: self.seen_head,
+        });
+    }
+
+    /// The node answered a broadcast with callback: accepted, or refused (no notice will come).
+    fn settle_awaited(&mut self, tail: &str, accepted: bool) {
+        let callback = tail
+            .split_once(",[")
+            .and_then(|(_, rest)| rest.split(',').next())
+            .and_then(|cb| cb.trim().parse::<u64>().ok());
+        let Some(callback) = callback else { return };
+        if accepted {
+            if let Some(a) = self.awaited.iter_mut().find(|a| a.callback == callback) {
+                a.accepted = true;
+            }
+        } else {
+            self.awaited.retain(|a| a.callback != callback);
+        }
+    }
+
+    /// Asks for the next block to search, unless one is on its way.
+    fn advance_scan(&mut self) {
+        if self.awaited.is_empty() {
+            self.scan = None;
+        }
+        if let Some((block, false)) = self.scan {
+            self.scan = Some((block, true));
+            self.send_internal(InFlight::Scan(block), "get_block", &format!("[{block}]"));
+        }
+    }
+
+    /// Searches a block for awaited broadcasts; sends their notices as the node would.
+    fn on_scanned(&mut self, block: u32, result: Option<&RawValue>) {
+        let Some(b) = result.and_then(|r| serde_json::from_str::<Value>(r.get()).ok()).filter(|b| b.is_object()) else {
+            // Not produced yet: ask again at the next tick.
+            self.scan = Some((block, false));
+            return;
+        };
+        let txs = b["transactions"].as_array().cloned().unwrap_or_default();
+        let time = b["timestamp"].as_str().unwrap_or_default().to_owned();
+        let mut found = Vec::new();
+        for (i, tx) in txs.iter().enumerate() {
+            if let Some(pos) = self.awaited.iter().position(|a| tx["signatures"] == a.signatures) {
+                found.push((self.awaited.remove(pos), i, tx.clone()));
+            }
+        }
+        for (a, trx_num, trx) in found {
+            if let Some(client_cb) = self.callbacks.get(&a.callback) {
+                let payload = serde_json::json!([{"id": a.tx_id, "block_num": block, "trx_num": trx_num, "trx": trx}]);
+                let text = format!("{{\"method\":\"notice\",\"params\":[{client_cb},{payload}]}}");
+                self.to_client.push(Message::Text(text.into()));
+                crate::metrics::callback_notice_recreated();
+                tracing::info!(tx = %a.tx_id, block, "broadcast notice re-created after a move");
+            }
+        }
+        // ISO timestamps compare as text: a block past the expiration cannot include it.
+        self.awaited.retain(|a| {
+            let expired = !a.expiration.is_empty() && time.as_str() > a.expiration.as_str();
+            if expired {
+                tracing::info!(tx = %a.tx_id, "awaited broadcast expired without inclusion; no notice");
+            }
+            !expired
+        });
+        self.scan = (!self.awaited.is_empty()).then_some((block + 1, false));
+        self.advance_scan();
     }
 
     /// Sends the re-read subscribed objects to the client as one notice on its subscribe

@@ -127,6 +127,15 @@ async fn session_node(gateway: &bts_gateway::Gateway, nodes: usize) -> usize {
 /// core balance (object 2.5.0) once the transfer is in a block.
 async fn transfer(devnet: &bts_devnet::Devnet, node: usize, amount: i64) -> i64 {
     let c = WsClient::connect(ClientConfig::new(devnet.endpoints()[node].ws_url())).await.unwrap();
+    let tx = signed_transfer(&c, devnet, amount).await;
+    c.call("network_broadcast", "broadcast_transaction_synchronous", json!([tx])).await.unwrap();
+    let balance = c.call(0u64, "get_objects", json!([["2.5.0"]])).await.unwrap();
+    assert_eq!(balance[0]["owner"], "1.2.17");
+    amount_of(&balance[0]["balance"])
+}
+
+/// A transfer of `amount` from the registrar, signed, referencing the head `c` reports.
+async fn signed_transfer(c: &WsClient, devnet: &bts_devnet::Devnet, amount: i64) -> SignedTransaction {
     let dgp = c.call(0u64, "get_dynamic_global_properties", json!([])).await.unwrap();
     let head: BlockId = dgp["head_block_id"].as_str().unwrap().parse().unwrap();
     let time: TimePointSec = dgp["time"].as_str().unwrap().parse().unwrap();
@@ -144,10 +153,7 @@ async fn transfer(devnet: &bts_devnet::Devnet, node: usize, amount: i64) -> i64 
         vec![op],
     ));
     tx.sign(&registrar_key(), &devnet.chain_id()).unwrap();
-    c.call("network_broadcast", "broadcast_transaction_synchronous", json!([tx])).await.unwrap();
-    let balance = c.call(0u64, "get_objects", json!([["2.5.0"]])).await.unwrap();
-    assert_eq!(balance[0]["owner"], "1.2.17");
-    amount_of(&balance[0]["balance"])
+    tx
 }
 
 /// Share amounts are JSON numbers or (when large) strings.
@@ -317,4 +323,40 @@ async fn bitsharesjs_chainstore_keeps_its_socket_across_failovers() {
     .unwrap();
     let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success() && text.contains("# pass 1"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broadcast_with_callback_gets_its_notice_exactly_once_across_a_move() {
+    let s = setup(2).await;
+    http(s.gateway.addr(), "POST", "/admin/upstreams/node1/drain", "").await;
+    let mut c = Client::connect(&s.gateway).await;
+    c.call(1, "get_chain_id", json!([])).await;
+    assert_eq!(session_node(&s.gateway, 2).await, 0);
+    http(s.gateway.addr(), "POST", "/admin/upstreams/node1/enable", "").await;
+    wait_state(&s.gateway, "node1", "up", Duration::from_secs(10)).await;
+
+    let direct = WsClient::connect(ClientConfig::new(s.devnet.endpoints()[1].ws_url())).await.unwrap();
+    let tx = signed_transfer(&direct, &s.devnet, 4242).await;
+    let tx_id = tx.transaction.id().to_string();
+    // Accepted by node0; node0 is refused before the next block includes it.
+    c.send(json!({"id": 5, "method": "call", "params": ["network_broadcast", "broadcast_transaction_with_callback", [77, tx]]}).to_string()).await;
+    c.until(10, "the broadcast's answer", |c| c.answers.contains_key("5")).await;
+    assert!(c.answers["5"]["error"].is_null(), "{}", c.answers["5"]);
+    set_faults(&s.devnet, 0, json!({"refuse": true})).await;
+
+    // Exactly one notice on callback 77, in the node's shape, within a few blocks.
+    let mut notices = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(8);
+    while let Ok(Some(v)) = tokio::time::timeout_at(deadline, c.rx.recv()).await {
+        assert!(v.get("closed").is_none(), "{v}");
+        if v["method"] == "notice" && v["params"][0] == 77 {
+            notices.push(v);
+        }
+    }
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    let n = &notices[0]["params"][1][0];
+    assert_eq!(n["id"], tx_id.as_str(), "{n}");
+    assert!(n["block_num"].as_u64().unwrap() > 0 && n["trx_num"].is_u64(), "{n}");
+    assert_eq!(n["trx"]["signatures"], json!(tx.signatures), "{n}");
+    assert_eq!(session_node(&s.gateway, 2).await, 1);
 }

@@ -16,8 +16,10 @@ pub struct LoadConfig {
     pub connections: usize,
     /// Calls per connection, sent one after another.
     pub messages_per_connection: usize,
-    /// The request frame (its `id` is replaced per call).
+    /// The `database` method called.
     pub method: String,
+    /// Its arguments, a JSON array (`[]`, `[42]`).
+    pub params: String,
     /// Give up after this long overall.
     pub timeout: Duration,
 }
@@ -58,6 +60,7 @@ pub enum LoadError {
 }
 
 pub mod registrations;
+pub mod sessions;
 
 fn is_loopback(url: &str) -> bool {
     let rest = url.strip_prefix("ws://").or_else(|| url.strip_prefix("http://")).unwrap_or("");
@@ -86,12 +89,13 @@ pub async fn run(config: &LoadConfig) -> Result<LoadReport, LoadError> {
         .into_iter()
         .map(|mut ws| {
             let method = config.method.clone();
+            let params = config.params.clone();
             let n = config.messages_per_connection;
             tokio::spawn(async move {
                 let mut latencies = Vec::with_capacity(n);
                 let mut failed = 0;
                 for i in 0..n {
-                    let frame = format!("{{\"id\":{i},\"method\":\"call\",\"params\":[0,\"{method}\",[]]}}");
+                    let frame = format!("{{\"id\":{i},\"method\":\"call\",\"params\":[0,\"{method}\",{params}]}}");
                     let sent = Instant::now();
                     if Instant::now() >= deadline || ws.send(Message::text(frame)).await.is_err() {
                         failed += n - i;

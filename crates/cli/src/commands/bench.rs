@@ -16,9 +16,12 @@ pub struct BenchArgs {
     /// Calls per connection, one after another.
     #[arg(long, default_value_t = 200)]
     messages: usize,
-    /// Database method called (no arguments).
+    /// Database method called.
     #[arg(long, default_value = "get_dynamic_global_properties")]
     method: String,
+    /// Its arguments as a JSON array, e.g. '[42]' for get_block.
+    #[arg(long, default_value = "[]")]
+    params: String,
     /// Overall time limit, seconds.
     #[arg(long, default_value_t = 60)]
     timeout: u64,
@@ -34,6 +37,11 @@ pub fn run(args: BenchArgs) -> Result<()> {
         connections: args.connections,
         messages_per_connection: args.messages,
         method: args.method,
+        params: {
+            let p: serde_json::Value = serde_json::from_str(&args.params).context("--params is not JSON")?;
+            anyhow::ensure!(p.is_array(), "--params must be a JSON array");
+            p.to_string()
+        },
         timeout: Duration::from_secs(args.timeout),
     };
     let report = runtime.block_on(run_load(&config))?;
@@ -125,6 +133,76 @@ pub fn run_registrations(args: BenchRegistrationsArgs) -> Result<()> {
                 r.first_error.as_ref().map(|e| format!(" (first error: {e})")).unwrap_or_default()
             );
         }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Args)]
+pub struct BenchFailoverArgs {
+    /// The gateway, ws://127.0.0.1:PORT (loopback only; its /stats.json shows the session's node).
+    #[arg(long)]
+    gateway: String,
+    /// The devnet admin API, http://127.0.0.1:PORT, used to refuse and restore nodes.
+    #[arg(long)]
+    devnet_admin: String,
+    /// Failovers to time.
+    #[arg(long, default_value_t = 100)]
+    count: usize,
+    /// Print one JSON object instead of a line of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `bts-infra bench-failover`: node refused → first notice on the moved session, p50/p99.
+pub fn run_failover(args: BenchFailoverArgs) -> Result<()> {
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let r = runtime.block_on(bts_loadgen::sessions::failover(&args.gateway, &args.devnet_admin, args.count))?;
+    if args.json {
+        println!("{}", serde_json::to_string(&r)?);
+    } else {
+        println!(
+            "failover: {}/{} sessions moved, first notice after p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            r.moved, r.failovers, r.p50_ms, r.p99_ms, r.max_ms
+        );
+    }
+    Ok(())
+}
+
+#[derive(Debug, Args)]
+pub struct BenchSessionsArgs {
+    /// The gateway, ws://127.0.0.1:PORT (loopback only).
+    #[arg(long)]
+    url: String,
+    /// Process whose resident memory is measured (the gateway's pid).
+    #[arg(long)]
+    pid: u32,
+    /// Subscribed sessions to open and hold.
+    #[arg(long, default_value_t = 1000)]
+    count: usize,
+    /// Seconds to let them idle before measuring.
+    #[arg(long, default_value_t = 5)]
+    settle: u64,
+    /// Print one JSON object instead of a line of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `bts-infra bench-sessions`: resident memory per idle subscribed session.
+pub fn run_sessions(args: BenchSessionsArgs) -> Result<()> {
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let r = runtime.block_on(bts_loadgen::sessions::idle_sessions(
+        &args.url,
+        args.pid,
+        args.count,
+        Duration::from_secs(args.settle),
+    ))?;
+    if args.json {
+        println!("{}", serde_json::to_string(&r)?);
+    } else {
+        println!(
+            "sessions: {} idle subscribed sessions, RSS {} → {} KiB, {:.1} KiB per session",
+            r.sessions, r.rss_before_kib, r.rss_after_kib, r.kib_per_session
+        );
     }
     Ok(())
 }
