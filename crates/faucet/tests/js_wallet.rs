@@ -35,6 +35,7 @@ async fn bitsharesjs_wallet_registers_through_the_faucet() {
             limits: Default::default(),
             sessions: Default::default(),
             cache: Default::default(),
+            broadcasts: Default::default(),
             admin: Default::default(),
             monitoring: Default::default(),
             tls: None,

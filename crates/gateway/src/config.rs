@@ -66,6 +66,9 @@ pub struct GatewayConfig {
     /// The response cache for answers that cannot change.
     #[serde(default)]
     pub cache: CacheConfig,
+    /// How transactions are broadcast.
+    #[serde(default)]
+    pub broadcasts: BroadcastsConfig,
     /// Admin endpoints (`/admin/...` on the listener).
     #[serde(default)]
     pub admin: AdminConfig,
@@ -256,6 +259,22 @@ impl Default for SessionsConfig {
     }
 }
 
+/// Broadcasting (`[broadcasts]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BroadcastsConfig {
+    /// Send each transaction to this many healthy upstreams (1 = only the chosen one). The
+    /// client gets one answer: the first acceptance, else the node's error (a node that
+    /// already has the transaction answers `duplicate transaction`). Default 1.
+    pub fanout: usize,
+}
+
+impl Default for BroadcastsConfig {
+    fn default() -> Self {
+        Self { fanout: 1 }
+    }
+}
+
 /// The response cache (`[cache]`): chain constants and irreversible blocks/transactions.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -438,6 +457,9 @@ impl GatewayConfig {
         }
         if l.allowed_apis.is_empty() {
             return Err(invalid("limits.allowed_apis", "allow at least database and login"));
+        }
+        if self.broadcasts.fanout == 0 {
+            return Err(invalid("broadcasts.fanout", "must be at least 1"));
         }
         if let Some(t) = &self.tls {
             validate_tls(t, self.listen)?;

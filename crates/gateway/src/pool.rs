@@ -370,6 +370,18 @@ impl UpstreamPool {
             .map(|(_, u)| u.clone())
     }
 
+    /// Up to `n` healthy upstreams other than `exclude`, best first (broadcast fan-out).
+    pub fn select_n(&self, n: usize, exclude: Option<&str>) -> Vec<Arc<Upstream>> {
+        let ups = self.upstreams.load();
+        let mut ranked: Vec<_> = ups
+            .iter()
+            .filter(|u| Some(u.name.as_str()) != exclude)
+            .filter_map(|u| u.tier().map(|t| ((t, u.load_score(), u.ewma_us.load(Ordering::Relaxed)), u.clone())))
+            .collect();
+        ranked.sort_by_key(|(k, _)| *k);
+        ranked.into_iter().take(n).map(|(_, u)| u).collect()
+    }
+
     /// Picks an upstream for a moving session: like [`UpstreamPool::select`], but only among
     /// upstreams whose head is at least `min_head` (the client must never see the chain go
     /// back) and not named in `exclude`.

@@ -171,6 +171,56 @@ async fn forward_http(
     (Err(RpcError::plain(-32000, "no healthy upstream")), 0)
 }
 
+/// Whether a node error says it already has the transaction.
+fn is_duplicate(e: &RpcError) -> bool {
+    e.message.contains("duplicate transaction") || serde_json::to_string(e).is_ok_and(|t| t.contains("3030001"))
+}
+
+/// Sends a broadcast to `n` healthy upstreams at once; the client gets the first acceptance,
+/// else a non-duplicate error if any, else the duplicate error (the chain already had it).
+async fn fan_out_http(
+    state: &GatewayState,
+    method: &str,
+    args: Value,
+    n: usize,
+    limits: &crate::config::LimitsConfig,
+) -> Result<Value, RpcError> {
+    let ups = state.pool.select_n(n, None);
+    if ups.is_empty() {
+        return Err(RpcError::plain(-32000, "no healthy upstream"));
+    }
+    let timeout = Duration::from_millis(limits.request_timeout_ms);
+    let sends = ups.iter().map(|up| {
+        let args = args.clone();
+        async move {
+            up.outstanding.fetch_add(1, Ordering::Relaxed);
+            let started = Instant::now();
+            let r = tokio::time::timeout(timeout, up.data.call(ApiRef::Name("network_broadcast".into()), method, args))
+                .await;
+            up.outstanding.fetch_sub(1, Ordering::Relaxed);
+            up.record_latency(started.elapsed(), matches!(r, Ok(Ok(_)) | Ok(Err(ClientError::Rpc(_)))));
+            match r {
+                Ok(Ok(v)) => Ok(v),
+                Ok(Err(ClientError::Rpc(e))) => Err(e),
+                Ok(Err(e)) => Err(RpcError::plain(-32000, format!("upstream {} failed: {e}", up.name))),
+                Err(_) => {
+                    Err(RpcError::plain(-32000, format!("upstream {} did not answer within {timeout:?}", up.name)))
+                }
+            }
+        }
+    });
+    let results = futures_util::future::join_all(sends).await;
+    let mut errors = Vec::new();
+    for r in results {
+        match r {
+            Ok(v) => return Ok(v),
+            Err(e) => errors.push(e),
+        }
+    }
+    let first_real = errors.iter().position(|e| !is_duplicate(e)).unwrap_or(0);
+    Err(errors.swap_remove(first_real))
+}
+
 async fn http_call(
     state: &Arc<GatewayState>,
     ip: IpAddr,
@@ -211,6 +261,13 @@ async fn http_call(
         }
         crate::policy::check_call(limits, &api, &call.method)?;
         let args: Value = serde_json::from_str(call.args.get()).map_err(|_| RpcError::parse_error())?;
+        let fanout = state.config.load().broadcasts.fanout;
+        if fanout > 1
+            && api == "network_broadcast"
+            && matches!(call.method.as_str(), "broadcast_transaction" | "broadcast_transaction_synchronous")
+        {
+            return fan_out_http(state, &call.method, args, fanout, limits).await;
+        }
         let cacheable = (api == "database" && state.cache.enabled())
             .then(|| crate::cache::classify(&call.method, call.args.get()))
             .flatten();

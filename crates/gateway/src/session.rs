@@ -615,6 +615,9 @@ impl Session {
         if method == "broadcast_transaction_with_callback" {
             self.await_inclusion(args);
         }
+        if method.starts_with("broadcast_transaction") {
+            self.fan_out(method, args);
+        }
         let call = Pending {
             id: client_id.map(Into::into),
             jsonrpc,
@@ -878,6 +881,37 @@ impl Session {
             Some(InFlight::Refresh) => self.push_refreshed(msg.result),
             Some(InFlight::Scan(block)) => self.on_scanned(block, msg.result),
             None => {}
+        }
+    }
+
+    /// With `broadcasts.fanout` > 1, also sends the transaction (plain `broadcast_transaction`,
+    /// so no second notice can exist) to other healthy upstreams; only the session's upstream
+    /// answers the client.
+    fn fan_out(&self, method: &str, args: &str) {
+        let n = self.state.config.load().broadcasts.fanout;
+        if n <= 1 {
+            return;
+        }
+        let index = usize::from(method == "broadcast_transaction_with_callback");
+        let Some(tx) = serde_json::from_str::<Vec<Value>>(args)
+            .ok()
+            .and_then(|mut a| (a.len() > index).then(|| a.swap_remove(index)))
+        else {
+            return;
+        };
+        for up in self.state.pool.select_n(n - 1, Some(&self.upstream.name)) {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let started = Instant::now();
+                let r = up
+                    .data
+                    .call(ApiRef::Name("network_broadcast".into()), "broadcast_transaction", Value::Array(vec![tx]))
+                    .await;
+                up.record_latency(started.elapsed(), matches!(r, Ok(_) | Err(bts_rpc::client::ClientError::Rpc(_))));
+                if let Err(e) = r {
+                    tracing::debug!(upstream = %up.name, error = %e, "fan-out copy of a broadcast refused");
+                }
+            });
         }
     }
 

@@ -360,3 +360,65 @@ async fn a_broadcast_with_callback_gets_its_notice_exactly_once_across_a_move() 
     assert_eq!(n["trx"]["signatures"], json!(tx.signatures), "{n}");
     assert_eq!(session_node(&s.gateway, 2).await, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broadcasts_fan_out_and_a_duplicate_gets_the_nodes_answer() {
+    let s = setup_with(2, |c| c.broadcasts.fanout = 2).await;
+    let direct = WsClient::connect(ClientConfig::new(s.devnet.endpoints()[0].ws_url())).await.unwrap();
+    let balance = async || {
+        let b = direct.call(0u64, "get_objects", json!([["2.5.0"]])).await.unwrap();
+        amount_of(&b[0]["balance"])
+    };
+
+    // First, how the devnet answers a duplicate (witness_node: duplicate_transaction 3030001,
+    // "duplicate transaction: Transaction '<id>' is already in the database").
+    let tx = signed_transfer(&direct, &s.devnet, 11).await;
+    direct.call("network_broadcast", "broadcast_transaction", json!([tx])).await.unwrap();
+    let again = direct.call("network_broadcast", "broadcast_transaction", json!([tx])).await.unwrap_err().to_string();
+    assert!(again.contains("duplicate transaction") && again.contains("is already in the database"), "{again}");
+
+    // HTTP: sent to both upstreams; one accepts, the other finds a duplicate; the client gets
+    // the acceptance, and the chain applies it once.
+    assert!(s.devnet.wait_for_block(s.devnet.head_block_num() + 1, Duration::from_secs(5)).await);
+    let requests = async || {
+        let mut n = Vec::new();
+        for u in ["node0", "node1"] {
+            n.push(upstream_stats(&s.gateway, u).await["requests"].as_u64().unwrap());
+        }
+        n
+    };
+    let before_requests = requests().await;
+    let before = balance().await;
+    let tx = signed_transfer(&direct, &s.devnet, 1000).await;
+    let v = rpc(s.gateway.addr(), "network_broadcast", "broadcast_transaction_synchronous", json!([tx])).await;
+    assert!(v["result"]["block_num"].as_u64().is_some(), "{v}");
+    let after_requests = requests().await;
+    assert!(
+        after_requests.iter().zip(&before_requests).all(|(a, b)| a > b),
+        "{before_requests:?} → {after_requests:?}"
+    );
+    assert_eq!(balance().await, before - 1000 - 2_000_000, "applied exactly once");
+    // The same transaction again: every node has it, so the client gets the node's duplicate error.
+    let v = rpc(s.gateway.addr(), "network_broadcast", "broadcast_transaction", json!([tx])).await;
+    assert!(v["error"]["message"].as_str().unwrap().contains("duplicate transaction"), "{v}");
+
+    // WebSocket: the session's upstream answers (and sends the one notice); the other gets a copy.
+    let mut c = Client::connect(&s.gateway).await;
+    c.call(1, "get_chain_id", json!([])).await;
+    let on = session_node(&s.gateway, 2).await;
+    let other = format!("node{}", 1 - on);
+    let other_before = upstream_stats(&s.gateway, &other).await["requests"].as_u64().unwrap();
+    let tx = signed_transfer(&direct, &s.devnet, 2000).await;
+    c.send(json!({"id": 9, "method": "call", "params": ["network_broadcast", "broadcast_transaction_with_callback", [55, tx]]}).to_string()).await;
+    c.until(10, "the broadcast's answer", |c| c.answers.contains_key("9")).await;
+    assert!(c.answers["9"]["error"].is_null(), "{}", c.answers["9"]);
+    let mut notices = 0;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(4);
+    while let Ok(Some(v)) = tokio::time::timeout_at(deadline, c.rx.recv()).await {
+        if v["method"] == "notice" && v["params"][0] == 55 {
+            notices += 1;
+        }
+    }
+    assert_eq!(notices, 1);
+    assert!(upstream_stats(&s.gateway, &other).await["requests"].as_u64().unwrap() > other_before);
+}

@@ -62,6 +62,7 @@ pub fn run(args: UpArgs) -> Result<()> {
             limits: Default::default(),
             sessions: Default::default(),
             cache: Default::default(),
+            broadcasts: Default::default(),
             admin: Default::default(),
             monitoring: Default::default(),
             tls: None,

@@ -41,6 +41,7 @@ pub fn gateway_config(devnet: &Devnet) -> GatewayConfig {
         limits: Default::default(),
         sessions: Default::default(),
         cache: Default::default(),
+        broadcasts: Default::default(),
         admin: Default::default(),
         monitoring: Default::default(),
         tls: None,
