@@ -189,6 +189,24 @@ async fn connect(up: &Upstream) -> Option<UpstreamSocket> {
     }
 }
 
+/// The head block number a freshly connected upstream reports (2 s limit).
+async fn head_of(ws: &mut UpstreamSocket) -> Option<u32> {
+    let ask = r#"{"id":0,"method":"call","params":[0,"get_dynamic_global_properties",[]]}"#;
+    ws.send(UpMessage::text(ask)).await.ok()?;
+    let answer = async {
+        while let Some(Ok(m)) = ws.next().await {
+            if let UpMessage::Text(t) = m
+                && let Ok(v) = serde_json::from_str::<Value>(t.as_str())
+                && v["id"] == 0
+            {
+                return v["result"]["head_block_number"].as_u64().and_then(|h| u32::try_from(h).ok());
+            }
+        }
+        None
+    };
+    tokio::time::timeout(Duration::from_secs(2), answer).await.ok().flatten()
+}
+
 /// Runs a session until either side closes. `ip` is the client's address.
 pub async fn run(state: Arc<GatewayState>, socket: WebSocket, ip: IpAddr) {
     let (mut client_sink, mut client_stream) = socket.split();
@@ -690,17 +708,27 @@ impl Session {
         }
         let started = Instant::now();
         let deadline = started + Duration::from_millis(cfg.failover_wait_ms);
-        let mut failed: Vec<String> = Vec::new();
+        // Unreachable upstreams stay excluded; ones still behind the client are re-checked
+        // after a pause (a lagging node catches up).
+        let mut unreachable: Vec<String> = Vec::new();
+        let mut behind: Vec<String> = Vec::new();
         let (next, ws) = loop {
-            // Never back to a node the client has seen ahead of; its own reconnect is fine
-            // when it is still healthy (a dropped connection, not a sick node).
-            if let Some(up) = self.state.pool.select_for_move(&failed, self.seen_head) {
+            let skip: Vec<String> = unreachable.iter().chain(&behind).cloned().collect();
+            if let Some(up) = self.state.pool.select_for_move(&skip, 0) {
                 match connect(&up).await {
-                    Some(ws) => break (up, ws),
-                    None => failed.push(up.name.clone()),
+                    // The pool's head is from the last check; when it is older than what the
+                    // client has seen, ask the node itself.
+                    Some(mut ws) => {
+                        if up.head() >= self.seen_head || head_of(&mut ws).await >= Some(self.seen_head) {
+                            break (up, ws);
+                        }
+                        behind.push(up.name.clone());
+                    }
+                    None => unreachable.push(up.name.clone()),
                 }
             } else if Instant::now() < deadline {
                 tokio::time::sleep(Duration::from_millis(100)).await;
+                behind.clear();
             }
             if Instant::now() >= deadline {
                 let why = format!("{reason}; no healthy upstream at or above block {}", self.seen_head);
