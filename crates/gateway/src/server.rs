@@ -20,14 +20,18 @@ use std::time::{Duration, Instant};
 
 /// The router for the client listener.
 pub fn router(state: Arc<GatewayState>) -> axum::Router {
+    // Every admin route is behind one guard: loopback, or the admin token.
+    let admin = axum::Router::new()
+        .route("/admin/upstreams/{name}/{action}", post(admin_upstream))
+        .route("/admin/reload", post(admin_reload))
+        .route("/admin/acme/renew", post(admin_acme_renew))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), admin_guard));
     axum::Router::new()
         .route("/health", get(health))
         .route("/stats", get(stats_page))
         .route("/stats.json", get(stats_json))
         .route("/metrics", get(metrics))
-        .route("/admin/upstreams/{name}/{action}", post(admin_upstream))
-        .route("/admin/reload", post(admin_reload))
-        .route("/admin/acme/renew", post(admin_acme_renew))
+        .merge(admin)
         .fallback(rpc_entry)
         .with_state(state)
 }
@@ -527,19 +531,27 @@ fn admin_allowed(state: &GatewayState, peer: &SocketAddr, headers: &HeaderMap) -
     }
 }
 
+async fn admin_guard(
+    State(state): State<Arc<GatewayState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if !admin_allowed(&state, &peer, &headers) {
+        return admin_error(StatusCode::FORBIDDEN, "admin is allowed from loopback or with the admin token");
+    }
+    next.run(request).await
+}
+
 fn admin_error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, axum::Json(json!({"error": message.into()}))).into_response()
 }
 
 async fn admin_upstream(
     State(state): State<Arc<GatewayState>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
     Path((name, action)): Path<(String, String)>,
 ) -> Response {
-    if !admin_allowed(&state, &peer, &headers) {
-        return admin_error(StatusCode::FORBIDDEN, "admin is allowed from loopback or with the admin token");
-    }
     let Some(up) = state.pool.get(&name) else {
         return admin_error(StatusCode::NOT_FOUND, format!("no upstream named {name}"));
     };
@@ -558,14 +570,7 @@ async fn admin_upstream(
     axum::Json(json!({"upstream": name, "admin_state": next})).into_response()
 }
 
-async fn admin_acme_renew(
-    State(state): State<Arc<GatewayState>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-) -> Response {
-    if !admin_allowed(&state, &peer, &headers) {
-        return admin_error(StatusCode::FORBIDDEN, "admin is allowed from loopback or with the admin token");
-    }
+async fn admin_acme_renew(State(state): State<Arc<GatewayState>>) -> Response {
     match &state.acme {
         Some(acme) => {
             acme.renew_now();
@@ -575,14 +580,7 @@ async fn admin_acme_renew(
     }
 }
 
-async fn admin_reload(
-    State(state): State<Arc<GatewayState>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-) -> Response {
-    if !admin_allowed(&state, &peer, &headers) {
-        return admin_error(StatusCode::FORBIDDEN, "admin is allowed from loopback or with the admin token");
-    }
+async fn admin_reload(State(state): State<Arc<GatewayState>>) -> Response {
     match crate::reload_from_file(&state) {
         Ok(()) => axum::Json(json!({"reloaded": true})).into_response(),
         Err(e) => admin_error(StatusCode::BAD_REQUEST, e),

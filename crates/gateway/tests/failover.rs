@@ -110,6 +110,18 @@ impl Client {
     }
 }
 
+/// A session placed on node0 of a 2-node setup (node1 drained while it connects), with node1
+/// up again afterwards.
+async fn session_on_node0(s: &Setup) -> Client {
+    http(s.gateway.addr(), "POST", "/admin/upstreams/node1/drain", "").await;
+    let mut c = Client::connect(&s.gateway).await;
+    c.call(1, "get_chain_id", json!([])).await;
+    assert_eq!(session_node(&s.gateway, 2).await, 0);
+    http(s.gateway.addr(), "POST", "/admin/upstreams/node1/enable", "").await;
+    wait_state(&s.gateway, "node1", "up", Duration::from_secs(10)).await;
+    c
+}
+
 /// The upstream the (only) session is on.
 async fn session_node(gateway: &bts_gateway::Gateway, nodes: usize) -> usize {
     for _ in 0..50 {
@@ -234,12 +246,7 @@ async fn a_session_moved_onto_a_lagging_node_never_sees_a_lower_head() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_flight_reads_are_resent_and_in_flight_broadcasts_fail_explicitly() {
     let s = setup(2).await;
-    http(s.gateway.addr(), "POST", "/admin/upstreams/node1/drain", "").await;
-    let mut c = Client::connect(&s.gateway).await;
-    c.call(1, "get_chain_id", json!([])).await;
-    assert_eq!(session_node(&s.gateway, 2).await, 0);
-    http(s.gateway.addr(), "POST", "/admin/upstreams/node1/enable", "").await;
-    wait_state(&s.gateway, "node1", "up", Duration::from_secs(10)).await;
+    let mut c = session_on_node0(&s).await;
 
     let tx = json!({"ref_block_num": 0, "ref_block_prefix": 0, "expiration": "2030-01-01T00:00:00",
         "operations": [], "extensions": [], "signatures": []});
@@ -301,39 +308,25 @@ async fn a_session_beyond_the_journal_bound_is_closed_with_a_reason() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bitsharesjs_chainstore_keeps_its_socket_across_failovers() {
     let s = setup(3).await;
-    let js_dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/js");
-    assert!(js_dir.join("node_modules/bitsharesjs").exists(), "run `npm ci` in {} (.ci/run does)", js_dir.display());
-    let out = tokio::time::timeout(
-        Duration::from_secs(240),
-        tokio::process::Command::new("node")
-            .args(["--test", "failover.test.mjs"])
-            .current_dir(&js_dir)
-            .env("BTS_WS_URL", format!("ws://{}", s.gateway.addr()))
-            .env("BTS_GATEWAY_HTTP", format!("http://{}", s.gateway.addr()))
-            .env("BTS_DEVNET_ADMIN", s.devnet.admin_url().unwrap())
-            .env("BTS_NODES", "3")
-            .env("BTS_FAILOVERS", "6")
-            .env("BTS_REGISTRAR_WIF", registrar_key().to_wif())
-            .env("BTS_REGISTRAR_NAME", s.devnet.registrar_name())
-            .kill_on_drop(true)
-            .output(),
+    run_node_test(
+        "failover.test.mjs",
+        &[
+            ("BTS_WS_URL", format!("ws://{}", s.gateway.addr())),
+            ("BTS_GATEWAY_HTTP", format!("http://{}", s.gateway.addr())),
+            ("BTS_DEVNET_ADMIN", s.devnet.admin_url().unwrap()),
+            ("BTS_NODES", "3".into()),
+            ("BTS_FAILOVERS", "6".into()),
+            ("BTS_REGISTRAR_WIF", registrar_key().to_wif()),
+            ("BTS_REGISTRAR_NAME", s.devnet.registrar_name()),
+        ],
     )
-    .await
-    .expect("node test finishes in 240 s")
-    .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success() && text.contains("# pass 1"), "{text}");
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broadcast_with_callback_gets_its_notice_exactly_once_across_a_move() {
     let s = setup(2).await;
-    http(s.gateway.addr(), "POST", "/admin/upstreams/node1/drain", "").await;
-    let mut c = Client::connect(&s.gateway).await;
-    c.call(1, "get_chain_id", json!([])).await;
-    assert_eq!(session_node(&s.gateway, 2).await, 0);
-    http(s.gateway.addr(), "POST", "/admin/upstreams/node1/enable", "").await;
-    wait_state(&s.gateway, "node1", "up", Duration::from_secs(10)).await;
+    let mut c = session_on_node0(&s).await;
 
     let direct = WsClient::connect(ClientConfig::new(s.devnet.endpoints()[1].ws_url())).await.unwrap();
     let tx = signed_transfer(&direct, &s.devnet, 4242).await;

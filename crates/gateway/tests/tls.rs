@@ -165,17 +165,7 @@ async fn wss_and_https_with_certificate_files_and_hot_swap() {
 }
 
 async fn http_tls(client: &Arc<rustls::ClientConfig>, addr: SocketAddr, method: &str, path: &str) -> (u16, String) {
-    let mut s = tls_connect(client, addr).await;
-    s.write_all(
-        format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
-            .as_bytes(),
-    )
-    .await
-    .unwrap();
-    let mut resp = String::new();
-    let _ = s.read_to_string(&mut resp).await;
-    let status = resp.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    (status, resp)
+    http_tls_as(client, addr, "localhost", method, path).await
 }
 
 #[tokio::test]

@@ -131,3 +131,21 @@ pub async fn wait_state(gateway: &Gateway, name: &str, state: &str, within: Dura
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// Runs `node --test tests/js/<file>` with `env` (the wallet's bitsharesjs libraries, installed
+/// by `npm ci` in tests/js) and asserts that its one test passed (4 min limit).
+pub async fn run_node_test(file: &str, env: &[(&str, String)]) {
+    let js_dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/js");
+    assert!(js_dir.join("node_modules/bitsharesjs").exists(), "run `npm ci` in {} (.ci/run does)", js_dir.display());
+    let mut cmd = tokio::process::Command::new("node");
+    cmd.args(["--test", file]).current_dir(&js_dir).kill_on_drop(true);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = tokio::time::timeout(Duration::from_secs(240), cmd.output())
+        .await
+        .expect("node test finishes in 240 s")
+        .expect("node runs (apt install nodejs)");
+    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && text.contains("# pass 1"), "{text}");
+}
