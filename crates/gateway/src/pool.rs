@@ -439,7 +439,16 @@ impl UpstreamPool {
         let expected = self.chain_id();
         let results = futures_util::future::join_all(ups.iter().map(|u| {
             let expected = expected.clone();
-            async move { tokio::time::timeout(cfg.timeout(), u.check(expected.as_deref(), cfg.timeout())).await }
+            async move {
+                let r = tokio::time::timeout(cfg.timeout(), u.check(expected.as_deref(), cfg.timeout())).await;
+                // Publish the head as soon as this probe answers: the round may still wait for a
+                // slow or dead upstream's probe, and moving sessions read these.
+                if let Ok(Ok((obs, _))) = &r {
+                    u.head.store(obs.head, Ordering::Relaxed);
+                    u.lib.store(obs.lib, Ordering::Relaxed);
+                }
+                r
+            }
         }))
         .await;
         let results: Vec<Result<(Observation, String), String>> = results
