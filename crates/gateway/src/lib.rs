@@ -75,6 +75,12 @@ fn limiter(limits: &config::LimitsConfig) -> DefaultKeyedRateLimiter<IpAddr> {
     RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst))
 }
 
+/// Whether a node's error (as JSON text) is `duplicate_transaction` (3030001): the node already
+/// has the transaction, e.g. from a fan-out copy.
+fn is_duplicate_text(error: &str) -> bool {
+    error.contains("3030001") || error.contains("duplicate transaction")
+}
+
 /// The error a rate-limited request gets, in the node's shape.
 pub fn rate_limited_error(state: &GatewayState) -> bts_rpc::RpcError {
     let l = &state.config.load().limits;

@@ -62,8 +62,8 @@ fn describe() {
     describe_gauge!("bts_gateway_cache_bytes", "Bytes of answers in the response cache");
     describe_gauge!("bts_gateway_cache_entries", "Answers in the response cache");
     describe_counter!(
-        "bts_gateway_callback_notices_recreated_total",
-        "Broadcast-with-callback notices the gateway sent itself after a session moved"
+        "bts_gateway_inclusions_reported_total",
+        "Broadcast inclusions the gateway reported itself (notice or synchronous answer) because the node would not"
     );
     describe_counter!(
         "bts_gateway_session_moves_total",
@@ -85,9 +85,10 @@ pub fn session_move(outcome: &'static str) {
     metrics::counter!("bts_gateway_session_moves_total", "outcome" => outcome).increment(1);
 }
 
-/// Counts a broadcast-with-callback notice found by the gateway after a move.
-pub fn callback_notice_recreated() {
-    metrics::counter!("bts_gateway_callback_notices_recreated_total").increment(1);
+/// Counts a broadcast inclusion the gateway found and reported itself (after a move, or when a
+/// fan-out copy reached the chain before the session's own call).
+pub fn inclusion_reported() {
+    metrics::counter!("bts_gateway_inclusions_reported_total").increment(1);
 }
 
 /// Records the served certificate's notAfter.

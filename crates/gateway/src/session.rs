@@ -70,6 +70,9 @@ struct Pending {
     shows_head: bool,
     /// This call leads a cache flight: its answer completes it.
     cache: Option<(Arc<str>, crate::cache::Rule)>,
+    /// A broadcast whose copies went to other upstreams too (`broadcasts.fanout`): a
+    /// "duplicate transaction" answer then means a copy got there first, not a client error.
+    fanned: bool,
 }
 
 /// The `head_block_number` in a 2.1.0 object inside `text`, if any.
@@ -89,14 +92,14 @@ enum InFlight {
     Replay,
     /// The `get_objects` re-read after a move; its answer goes to the client as a notice.
     Refresh,
-    /// `get_block` of this block, searched for awaited broadcasts after a move.
+    /// `get_block` of this block, searched for awaited broadcasts the node will not report.
     Scan(u32),
 }
 
-/// A `broadcast_transaction_with_callback` whose inclusion notice the client still expects.
+/// A broadcast whose inclusion the client still expects to hear of.
 struct Awaited {
-    /// The gateway's callback id for it.
-    callback: u64,
+    /// How the client hears of it.
+    deliver: Deliver,
     /// Transaction id (hex), for the notice.
     tx_id: String,
     /// The signatures, which identify it inside a block.
@@ -105,8 +108,20 @@ struct Awaited {
     expiration: String,
     /// The node answered the broadcast (before, it is an in-flight call).
     accepted: bool,
-    /// The highest head seen when it was sent: it can only be in a later block.
-    after_block: u32,
+    /// The gateway must find the inclusion itself because the node will not report it: the
+    /// session moved after the node accepted it, or the node had it already from a fan-out copy.
+    search: bool,
+    /// The next block to search for it: it can only be in a block after the head seen when it
+    /// was sent.
+    next_block: u32,
+}
+
+/// How an awaited broadcast's inclusion reaches the client.
+enum Deliver {
+    /// As a notice on this (gateway) callback id: `broadcast_transaction_with_callback`.
+    Notice(u64),
+    /// As the answer to this call: `broadcast_transaction_synchronous`.
+    Answer { id: Option<Box<str>>, jsonrpc: bool },
 }
 
 /// How a frame names its API: a session-local id, or a name.
@@ -141,11 +156,10 @@ struct Session {
     callbacks: HashMap<u64, Value>,
     next_id: u64,
     journal: Journal,
-    /// Broadcasts with callback whose notice has not arrived.
+    /// Broadcasts whose inclusion the client has not heard of yet.
     awaited: Vec<Awaited>,
-    /// After a move with accepted [`Awaited`] broadcasts: the next block to search, and whether
-    /// its `get_block` is on its way.
-    scan: Option<(u32, bool)>,
+    /// A `get_block` searching for [`Awaited`] broadcasts is on its way.
+    scanning: bool,
     /// Where coalesced cache answers for this session arrive.
     inbox: tokio::sync::mpsc::UnboundedSender<crate::cache::Filled>,
     /// The highest head of any upstream this session has been answered from: a move never
@@ -234,7 +248,7 @@ pub async fn run(state: Arc<GatewayState>, socket: WebSocket, ip: IpAddr) {
     let (inbox, mut filled) = tokio::sync::mpsc::unbounded_channel();
     let mut session = Session {
         awaited: Vec::new(),
-        scan: None,
+        scanning: false,
         inbox,
         state: state.clone(),
         ip,
@@ -532,6 +546,7 @@ impl Session {
                     learn: false,
                     shows_head: false,
                     cache: Some((key, rule)),
+                    fanned: false,
                 };
                 self.send_call(0, call);
             }
@@ -560,6 +575,7 @@ impl Session {
                     learn: false,
                     shows_head: false,
                     cache: None,
+                    fanned: false,
                 };
                 self.send_call(0, call);
             }
@@ -630,12 +646,12 @@ impl Session {
         if JOURNALED.contains(&method) {
             self.journal.record(method, args);
         }
-        if method == "broadcast_transaction_with_callback" {
-            self.await_inclusion(args);
+        if method == "broadcast_transaction_with_callback"
+            && let Ok((callback, tx)) = serde_json::from_str::<(u64, &RawValue)>(args)
+        {
+            self.await_inclusion(tx, Deliver::Notice(callback));
         }
-        if method.starts_with("broadcast_transaction") {
-            self.fan_out(method, args);
-        }
+        let fanned = method.starts_with("broadcast_transaction") && self.fan_out(method, args);
         let call = Pending {
             id: client_id.map(Into::into),
             jsonrpc,
@@ -647,6 +663,7 @@ impl Session {
             shows_head: method == "get_dynamic_global_properties"
                 || (method == "get_objects" && args.contains("\"2.1.0\"")),
             cache: None,
+            fanned,
         };
         self.send_call(upstream_api, call);
     }
@@ -789,7 +806,10 @@ impl Session {
         // Broadcasts with callback the old node accepted: their notice will not come from the
         // new node (it already knows the transaction), so the gateway finds the inclusion.
         self.awaited.retain(|a| a.accepted);
-        self.scan = self.awaited.iter().map(|a| a.after_block + 1).min().map(|from| (from, false));
+        for a in &mut self.awaited {
+            a.search = true;
+        }
+        self.scanning = false;
         self.advance_scan();
         crate::metrics::session_move("moved");
         tracing::info!(
@@ -822,7 +842,7 @@ impl Session {
             let Some(params) = msg.params else { return };
             let Ok((cb, payload)) = serde_json::from_str::<(u64, &RawValue)>(params.get()) else { return };
             if !self.awaited.is_empty() {
-                self.awaited.retain(|a| a.callback != cb);
+                self.awaited.retain(|a| !matches!(a.deliver, Deliver::Notice(c) if c == cb));
             }
             if let Some(client_cb) = self.callbacks.get(&cb) {
                 let text = format!("{{\"method\":\"notice\",\"params\":[{client_cb},{}]}}", payload.get());
@@ -838,20 +858,31 @@ impl Session {
         match self.in_flight.remove(&id) {
             Some(InFlight::Client(call)) => {
                 self.upstream.outstanding.fetch_sub(1, Ordering::Relaxed);
-                if !self.awaited.is_empty() && call.tail.starts_with("\"broadcast_transaction_with_callback\"") {
-                    self.settle_awaited(&call.tail, msg.error.is_none());
-                }
                 self.upstream.record_latency(call.started.elapsed(), msg.error.is_none());
+                let mut error = msg.error;
+                let mut result = msg.result;
+                if call.fanned && error.is_some_and(|e| crate::is_duplicate_text(e.get())) {
+                    // A fan-out copy reached the chain first: for the client this broadcast
+                    // was accepted, and the gateway reports the inclusion the node will not.
+                    error = None;
+                    result = None;
+                    if self.take_over_inclusion(&call) {
+                        return;
+                    }
+                }
+                if !self.awaited.is_empty() && call.tail.starts_with("\"broadcast_transaction_with_callback\"") {
+                    self.settle_awaited(&call.tail, error.is_none());
+                }
                 if let Some((key, rule)) = &call.cache {
                     use crate::cache::Outcome;
-                    let outcome = match (msg.result, msg.error) {
+                    let outcome = match (result, error) {
                         (Some(r), _) => Outcome::Result(r.get().into()),
                         (None, Some(e)) => Outcome::Error(e.get().into()),
                         (None, None) => Outcome::Result("null".into()),
                     };
                     self.state.cache.complete(key, *rule, outcome, self.upstream.lib());
                 }
-                if let Some(r) = msg.result {
+                if let Some(r) = result {
                     if call.learn {
                         self.journal.learn(r);
                     }
@@ -863,7 +894,7 @@ impl Session {
                 }
                 let Some(id_text) = call.id else { return };
                 let rpc = if call.jsonrpc { ",\"jsonrpc\":\"2.0\"" } else { "" };
-                let text = match (msg.result, msg.error) {
+                let text = match (result, error) {
                     (Some(r), _) => format!("{{\"id\":{id_text}{rpc},\"result\":{}}}", r.get()),
                     (None, Some(e)) => format!("{{\"id\":{id_text}{rpc},\"error\":{}}}", e.get()),
                     (None, None) => format!("{{\"id\":{id_text}{rpc},\"result\":null}}"),
@@ -914,20 +945,22 @@ impl Session {
 
     /// With `broadcasts.fanout` > 1, also sends the transaction (plain `broadcast_transaction`,
     /// so no second notice can exist) to other healthy upstreams; only the session's upstream
-    /// answers the client.
-    fn fan_out(&self, method: &str, args: &str) {
+    /// answers the client. Returns whether any copy went out.
+    fn fan_out(&self, method: &str, args: &str) -> bool {
         let n = self.state.config.load().broadcasts.fanout;
         if n <= 1 {
-            return;
+            return false;
         }
         let index = usize::from(method == "broadcast_transaction_with_callback");
         let Some(tx) = serde_json::from_str::<Vec<Value>>(args)
             .ok()
             .and_then(|mut a| (a.len() > index).then(|| a.swap_remove(index)))
         else {
-            return;
+            return false;
         };
-        for up in self.state.pool.select_n(n - 1, Some(&self.upstream.name)) {
+        let others = self.state.pool.select_n(n - 1, Some(&self.upstream.name));
+        let fanned = !others.is_empty();
+        for up in others {
             let tx = tx.clone();
             tokio::spawn(async move {
                 let started = Instant::now();
@@ -941,21 +974,54 @@ impl Session {
                 }
             });
         }
+        fanned
     }
 
-    /// Notes a broadcast with callback (`args` = `[gateway cb, tx]`) as awaiting its notice.
-    fn await_inclusion(&mut self, args: &str) {
-        let Ok((callback, tx)) = serde_json::from_str::<(u64, &RawValue)>(args) else { return };
+    /// Notes a broadcast (`tx` as sent) whose inclusion the client expects to hear of.
+    fn await_inclusion(&mut self, tx: &RawValue, deliver: Deliver) {
         let Ok(parsed) = serde_json::from_str::<bts_protocol::SignedTransaction>(tx.get()) else { return };
         let Ok(json) = serde_json::from_str::<Value>(tx.get()) else { return };
         self.awaited.push(Awaited {
-            callback,
+            deliver,
             tx_id: parsed.transaction.id().to_string(),
             signatures: json["signatures"].clone(),
             expiration: json["expiration"].as_str().unwrap_or_default().to_owned(),
             accepted: false,
-            after_block: self.seen_head,
+            search: false,
+            next_block: self.seen_head.saturating_add(1),
         });
+    }
+
+    /// The node answered a fanned-out broadcast with "duplicate transaction": the gateway takes
+    /// over reporting its inclusion. Returns true when the client's answer now waits for the
+    /// inclusion (`broadcast_transaction_synchronous`), false when it is answered now (`null`).
+    fn take_over_inclusion(&mut self, call: &Pending) -> bool {
+        let Some((method, args)) = call.tail.split_once(',') else { return false };
+        tracing::info!(upstream = %self.upstream.name, method, "broadcast already known from a fan-out copy; the gateway reports its inclusion");
+        match method {
+            "\"broadcast_transaction_with_callback\"" => {
+                let callback = serde_json::from_str::<(u64, &RawValue)>(args).ok().map(|(cb, _)| cb);
+                for a in &mut self.awaited {
+                    if matches!(a.deliver, Deliver::Notice(cb) if Some(cb) == callback) {
+                        a.accepted = true;
+                        a.search = true;
+                    }
+                }
+                self.advance_scan();
+                false
+            }
+            "\"broadcast_transaction_synchronous\"" => {
+                let Ok((tx,)) = serde_json::from_str::<(&RawValue,)>(args) else { return false };
+                self.await_inclusion(tx, Deliver::Answer { id: call.id.clone(), jsonrpc: call.jsonrpc });
+                if let Some(a) = self.awaited.last_mut() {
+                    a.accepted = true;
+                    a.search = true;
+                }
+                self.advance_scan();
+                true
+            }
+            _ => false,
+        }
     }
 
     /// The node answered a broadcast with callback: accepted, or refused (no notice will come).
@@ -965,59 +1031,75 @@ impl Session {
             .and_then(|(_, rest)| rest.split(',').next())
             .and_then(|cb| cb.trim().parse::<u64>().ok());
         let Some(callback) = callback else { return };
+        let ours = |a: &Awaited| matches!(a.deliver, Deliver::Notice(cb) if cb == callback);
         if accepted {
-            if let Some(a) = self.awaited.iter_mut().find(|a| a.callback == callback) {
+            if let Some(a) = self.awaited.iter_mut().find(|a| ours(a)) {
                 a.accepted = true;
             }
         } else {
-            self.awaited.retain(|a| a.callback != callback);
+            self.awaited.retain(|a| !ours(a));
         }
     }
 
-    /// Asks for the next block to search, unless one is on its way.
+    /// Asks for the earliest block some searched-for broadcast still needs, unless a search
+    /// is on its way.
     fn advance_scan(&mut self) {
-        if self.awaited.is_empty() {
-            self.scan = None;
+        if self.scanning {
+            return;
         }
-        if let Some((block, false)) = self.scan {
-            self.scan = Some((block, true));
+        if let Some(block) = self.awaited.iter().filter(|a| a.search).map(|a| a.next_block).min() {
+            self.scanning = true;
             self.send_internal(InFlight::Scan(block), "get_block", &format!("[{block}]"));
         }
     }
 
-    /// Searches a block for awaited broadcasts; sends their notices as the node would.
+    /// Searches a block for awaited broadcasts; reports those found as the node would have.
     fn on_scanned(&mut self, block: u32, result: Option<&RawValue>) {
+        self.scanning = false;
         let Some(b) = result.and_then(|r| serde_json::from_str::<Value>(r.get()).ok()).filter(|b| b.is_object()) else {
             // Not produced yet: ask again at the next tick.
-            self.scan = Some((block, false));
             return;
         };
         let txs = b["transactions"].as_array().cloned().unwrap_or_default();
         let time = b["timestamp"].as_str().unwrap_or_default().to_owned();
         let mut found = Vec::new();
         for (i, tx) in txs.iter().enumerate() {
-            if let Some(pos) = self.awaited.iter().position(|a| tx["signatures"] == a.signatures) {
+            let wanted = |a: &Awaited| a.search && a.next_block <= block && tx["signatures"] == a.signatures;
+            if let Some(pos) = self.awaited.iter().position(wanted) {
                 found.push((self.awaited.remove(pos), i, tx.clone()));
             }
         }
         for (a, trx_num, trx) in found {
-            if let Some(client_cb) = self.callbacks.get(&a.callback) {
-                let payload = serde_json::json!([{"id": a.tx_id, "block_num": block, "trx_num": trx_num, "trx": trx}]);
-                let text = format!("{{\"method\":\"notice\",\"params\":[{client_cb},{payload}]}}");
-                self.to_client.push(Message::Text(text.into()));
-                crate::metrics::callback_notice_recreated();
-                tracing::info!(tx = %a.tx_id, block, "broadcast notice re-created after a move");
+            let inclusion = serde_json::json!({"id": a.tx_id, "block_num": block, "trx_num": trx_num, "trx": trx});
+            match a.deliver {
+                Deliver::Notice(cb) => {
+                    if let Some(client_cb) = self.callbacks.get(&cb) {
+                        let text = format!("{{\"method\":\"notice\",\"params\":[{client_cb},[{inclusion}]]}}");
+                        self.to_client.push(Message::Text(text.into()));
+                    }
+                }
+                Deliver::Answer { id, jsonrpc } => self.reply_result(id.as_deref(), jsonrpc, &inclusion.to_string()),
+            }
+            crate::metrics::inclusion_reported();
+            tracing::info!(tx = %a.tx_id, block, "broadcast inclusion reported by the gateway");
+        }
+        for a in &mut self.awaited {
+            if a.search && a.next_block == block {
+                a.next_block = block + 1;
             }
         }
         // ISO timestamps compare as text: a block past the expiration cannot include it.
-        self.awaited.retain(|a| {
-            let expired = !a.expiration.is_empty() && time.as_str() > a.expiration.as_str();
-            if expired {
-                tracing::info!(tx = %a.tx_id, "awaited broadcast expired without inclusion; no notice");
+        let (expired, live): (Vec<_>, Vec<_>) = std::mem::take(&mut self.awaited)
+            .into_iter()
+            .partition(|a| !a.expiration.is_empty() && time.as_str() > a.expiration.as_str());
+        self.awaited = live;
+        for a in expired {
+            tracing::info!(tx = %a.tx_id, "awaited broadcast expired without inclusion");
+            if let Deliver::Answer { id, jsonrpc } = a.deliver {
+                let why = format!("transaction {} expired without being included in a block", a.tx_id);
+                self.reply_error(id.as_deref(), jsonrpc, RpcError::plain(-32000, why));
             }
-            !expired
-        });
-        self.scan = (!self.awaited.is_empty()).then_some((block + 1, false));
+        }
         self.advance_scan();
     }
 

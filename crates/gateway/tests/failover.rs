@@ -396,22 +396,68 @@ async fn broadcasts_fan_out_and_a_duplicate_gets_the_nodes_answer() {
     assert!(v["error"]["message"].as_str().unwrap().contains("duplicate transaction"), "{v}");
 
     // WebSocket: the session's upstream answers (and sends the one notice); the other gets a copy.
+    // Both orders are forced with injected latency: the copy late (the session's node accepts
+    // and notifies), and the copy first (the session's node then finds a duplicate, and the
+    // gateway answers as an acceptance and reports the inclusion itself).
     let mut c = Client::connect(&s.gateway).await;
     c.call(1, "get_chain_id", json!([])).await;
     let on = session_node(&s.gateway, 2).await;
-    let other = format!("node{}", 1 - on);
-    let other_before = upstream_stats(&s.gateway, &other).await["requests"].as_u64().unwrap();
-    let tx = signed_transfer(&direct, &s.devnet, 2000).await;
-    c.send(json!({"id": 9, "method": "call", "params": ["network_broadcast", "broadcast_transaction_with_callback", [55, tx]]}).to_string()).await;
-    c.until(10, "the broadcast's answer", |c| c.answers.contains_key("9")).await;
-    assert!(c.answers["9"]["error"].is_null(), "{}", c.answers["9"]);
-    let mut notices = 0;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(4);
-    while let Ok(Some(v)) = tokio::time::timeout_at(deadline, c.rx.recv()).await {
-        if v["method"] == "notice" && v["params"][0] == 55 {
-            notices += 1;
+    let other = 1 - on;
+    let count_notices = async |c: &mut Client, cb: u64| {
+        let mut notices = Vec::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(4);
+        while let Ok(Some(v)) = tokio::time::timeout_at(deadline, c.rx.recv()).await {
+            if v["method"] == "notice" && v["params"][0] == cb {
+                notices.push(v["params"][1][0].clone());
+            }
         }
+        notices
+    };
+    for (round, slow) in [(0u64, other), (1, on)] {
+        set_faults(&s.devnet, slow, json!({"latency_ms": 400})).await;
+        let other_name = format!("node{other}");
+        let other_before = upstream_stats(&s.gateway, &other_name).await["requests"].as_u64().unwrap();
+        let before = balance().await;
+        let tx = signed_transfer(&direct, &s.devnet, 2000 + round as i64).await;
+        let (id, cb) = (9 + round, 55 + round);
+        c.send(json!({"id": id, "method": "call", "params": ["network_broadcast", "broadcast_transaction_with_callback", [cb, tx]]}).to_string()).await;
+        c.until(10, "the broadcast's answer", |c| c.answers.contains_key(&id.to_string())).await;
+        let answer = &c.answers[&id.to_string()];
+        assert!(answer["error"].is_null() && answer["result"].is_null(), "round {round}: {answer}");
+        let notices = count_notices(&mut c, cb).await;
+        assert_eq!(notices.len(), 1, "round {round}: {notices:?}");
+        assert_eq!(notices[0]["trx"]["signatures"], json!(tx.signatures), "round {round}");
+        assert!(notices[0]["block_num"].as_u64().is_some(), "round {round}: {notices:?}");
+        assert_eq!(notices[0]["id"], tx.transaction.id().to_string(), "round {round}");
+        assert!(upstream_stats(&s.gateway, &other_name).await["requests"].as_u64().unwrap() > other_before);
+        assert_eq!(balance().await, before - 2000 - round as i64 - 2_000_000, "round {round}: applied once");
+        set_faults(&s.devnet, slow, json!({"latency_ms": 0})).await;
     }
-    assert_eq!(notices, 1);
-    assert!(upstream_stats(&s.gateway, &other).await["requests"].as_u64().unwrap() > other_before);
+
+    // The copy first, for the other two variants: `broadcast_transaction` is answered `null`,
+    // `broadcast_transaction_synchronous` with the inclusion once the gateway has found it.
+    set_faults(&s.devnet, on, json!({"latency_ms": 400})).await;
+    let before = balance().await;
+    let plain = signed_transfer(&direct, &s.devnet, 3000).await;
+    c.send(
+        json!({"id": 30, "method": "call", "params": ["network_broadcast", "broadcast_transaction", [plain]]})
+            .to_string(),
+    )
+    .await;
+    let sync = signed_transfer(&direct, &s.devnet, 3001).await;
+    c.send(json!({"id": 31, "method": "call", "params": ["network_broadcast", "broadcast_transaction_synchronous", [sync]]}).to_string()).await;
+    c.until(10, "both answers", |c| c.answers.contains_key("30") && c.answers.contains_key("31")).await;
+    assert_eq!(c.answers["30"], json!({"id": 30, "result": null}));
+    let r = &c.answers["31"]["result"];
+    assert_eq!(r["id"], sync.transaction.id().to_string(), "{}", c.answers["31"]);
+    let block = direct.call(0u64, "get_block", json!([r["block_num"]])).await.unwrap();
+    assert_eq!(block["transactions"][r["trx_num"].as_u64().unwrap() as usize], r["trx"]);
+    assert_eq!(r["trx"]["signatures"], json!(sync.signatures));
+    assert_eq!(balance().await, before - 6001 - 4_000_000, "each applied once");
+    set_faults(&s.devnet, on, json!({"latency_ms": 0})).await;
+    let (_, metrics) = http(s.gateway.addr(), "GET", "/metrics", "").await;
+    assert!(
+        metrics.lines().any(|l| l.starts_with("bts_gateway_inclusions_reported_total ") && !l.ends_with(" 0")),
+        "{metrics}"
+    );
 }
