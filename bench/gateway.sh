@@ -2,7 +2,9 @@
 # Gateway benchmark, one run, three paths to the same devnet node on loopback:
 #   direct → the node;  haproxy → HAProxy (TCP mode) → the node;  gateway → bts-infra gateway → the node.
 # For 1, 64 and 512 connections it prints msgs/s and p50/p99 latency per path, and the gateway's
-# and HAProxy's ratios against direct. Everything listens on 127.0.0.1 and stops at the end.
+# and HAProxy's ratios against direct, and the CPU time the proxy process itself spent per message
+# (user + system, from /proc: the load generator and the node share the same 2 cores, so CPU per
+# message is what decides throughput). Everything listens on 127.0.0.1 and stops at the end.
 # Usage: bench/gateway.sh   (needs haproxy: apt-get install haproxy)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,6 +35,7 @@ backend be
 CFG
 haproxy -f "$tmp/haproxy.cfg" -db >"$tmp/haproxy.log" 2>&1 &
 pids+=($!)
+haproxy_pid=$!
 cat >"$tmp/gateway.toml" <<CFG
 listen = "$GATEWAY"
 [[upstreams]]
@@ -45,19 +48,29 @@ burst_per_ip = 10000000
 CFG
 RUST_LOG=warn $B gateway --config "$tmp/gateway.toml" >"$tmp/gateway.out" 2>"$tmp/gateway.err" &
 pids+=($!)
+gateway_pid=$!
+# CPU ticks (user + system) a process has used so far.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+tck=$(getconf CLK_TCK)
 sleep 4
 
-printf "%-8s %6s %12s %10s %10s\n" path conns "msgs/s" "p50 ms" "p99 ms"
+printf "%-8s %6s %12s %10s %10s %14s\n" path conns "msgs/s" "p50 ms" "p99 ms" "proxy µs/msg"
 for conns in 1 64 512; do
   case $conns in 1) msgs=3000 ;; 64) msgs=150 ;; *) msgs=30 ;; esac
   for path in direct haproxy gateway; do
     case $path in direct) url=ws://$NODE ;; haproxy) url=ws://$HAPROXY ;; gateway) url=ws://$GATEWAY ;; esac
+    case $path in haproxy) proxy=$haproxy_pid ;; gateway) proxy=$gateway_pid ;; *) proxy= ;; esac
+    before=${proxy:+$(cpu_ticks "$proxy")}
     r=$($B bench --url "$url" --connections $conns --messages $msgs --timeout 120 --json)
+    after=${proxy:+$(cpu_ticks "$proxy")}
     echo "$r" >"$tmp/$path-$conns.json"
-    python3 - "$path" "$conns" "$r" <<'PY'
+    python3 - "$path" "$conns" "$r" "${before:-}" "${after:-}" "$tck" <<'PY'
 import json, sys
 path, conns, r = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-print(f"{path:<8} {conns:>6} {r['messages_per_second']:>12.0f} {r['p50_ms']:>10.3f} {r['p99_ms']:>10.3f}" + (f"   ({r['failed']} failed)" if r['failed'] else ""))
+cpu = "-"
+if sys.argv[4] and r['completed']:
+    cpu = f"{(int(sys.argv[5]) - int(sys.argv[4])) / int(sys.argv[6]) * 1e6 / r['completed']:.1f}"
+print(f"{path:<8} {conns:>6} {r['messages_per_second']:>12.0f} {r['p50_ms']:>10.3f} {r['p99_ms']:>10.3f} {cpu:>14}" + (f"   ({r['failed']} failed)" if r['failed'] else ""))
 PY
   done
   python3 - "$tmp" "$conns" <<'PY'
