@@ -70,9 +70,10 @@ struct Pending {
     shows_head: bool,
     /// This call leads a cache flight: its answer completes it.
     cache: Option<(Arc<str>, crate::cache::Rule)>,
-    /// A broadcast whose copies went to other upstreams too (`broadcasts.fanout`): a
-    /// "duplicate transaction" answer then means a copy got there first, not a client error.
-    fanned: bool,
+    /// For a broadcast whose copies went to other upstreams too (`broadcasts.fanout`): the head
+    /// the session had seen when it was sent. A "duplicate transaction" answer then means a copy
+    /// got there first (not a client error), and the copy's block comes after this head.
+    fanned: Option<u32>,
 }
 
 /// The `head_block_number` in a 2.1.0 object inside `text`, if any.
@@ -546,7 +547,7 @@ impl Session {
                     learn: false,
                     shows_head: false,
                     cache: Some((key, rule)),
-                    fanned: false,
+                    fanned: None,
                 };
                 self.send_call(0, call);
             }
@@ -575,7 +576,7 @@ impl Session {
                     learn: false,
                     shows_head: false,
                     cache: None,
-                    fanned: false,
+                    fanned: None,
                 };
                 self.send_call(0, call);
             }
@@ -649,9 +650,10 @@ impl Session {
         if method == "broadcast_transaction_with_callback"
             && let Ok((callback, tx)) = serde_json::from_str::<(u64, &RawValue)>(args)
         {
-            self.await_inclusion(tx, Deliver::Notice(callback));
+            self.await_inclusion(tx, Deliver::Notice(callback), self.seen_head);
         }
-        let fanned = method.starts_with("broadcast_transaction") && self.fan_out(method, args);
+        let fanned =
+            (method.starts_with("broadcast_transaction") && self.fan_out(method, args)).then_some(self.seen_head);
         let call = Pending {
             id: client_id.map(Into::into),
             jsonrpc,
@@ -861,12 +863,14 @@ impl Session {
                 self.upstream.record_latency(call.started.elapsed(), msg.error.is_none());
                 let mut error = msg.error;
                 let mut result = msg.result;
-                if call.fanned && error.is_some_and(|e| crate::is_duplicate_text(e.get())) {
+                if let Some(sent_at) = call.fanned
+                    && error.is_some_and(|e| crate::is_duplicate_text(e.get()))
+                {
                     // A fan-out copy reached the chain first: for the client this broadcast
                     // was accepted, and the gateway reports the inclusion the node will not.
                     error = None;
                     result = None;
-                    if self.take_over_inclusion(&call) {
+                    if self.take_over_inclusion(&call, sent_at) {
                         return;
                     }
                 }
@@ -977,8 +981,9 @@ impl Session {
         fanned
     }
 
-    /// Notes a broadcast (`tx` as sent) whose inclusion the client expects to hear of.
-    fn await_inclusion(&mut self, tx: &RawValue, deliver: Deliver) {
+    /// Notes a broadcast (`tx` as sent when the session had seen head `seen`) whose inclusion
+    /// the client expects to hear of.
+    fn await_inclusion(&mut self, tx: &RawValue, deliver: Deliver, seen: u32) {
         let Ok(parsed) = serde_json::from_str::<bts_protocol::SignedTransaction>(tx.get()) else { return };
         let Ok(json) = serde_json::from_str::<Value>(tx.get()) else { return };
         self.awaited.push(Awaited {
@@ -988,14 +993,16 @@ impl Session {
             expiration: json["expiration"].as_str().unwrap_or_default().to_owned(),
             accepted: false,
             search: false,
-            next_block: self.seen_head.saturating_add(1),
+            next_block: seen.saturating_add(1),
         });
     }
 
     /// The node answered a fanned-out broadcast with "duplicate transaction": the gateway takes
-    /// over reporting its inclusion. Returns true when the client's answer now waits for the
-    /// inclusion (`broadcast_transaction_synchronous`), false when it is answered now (`null`).
-    fn take_over_inclusion(&mut self, call: &Pending) -> bool {
+    /// over reporting its inclusion (in a block after `sent_at`, the head seen when it was sent —
+    /// not the head now: the copy's block may already exist). Returns true when the client's
+    /// answer waits for the inclusion (`broadcast_transaction_synchronous`), false when it is
+    /// answered now (`null`).
+    fn take_over_inclusion(&mut self, call: &Pending, sent_at: u32) -> bool {
         let Some((method, args)) = call.tail.split_once(',') else { return false };
         tracing::info!(upstream = %self.upstream.name, method, "broadcast already known from a fan-out copy; the gateway reports its inclusion");
         match method {
@@ -1012,7 +1019,7 @@ impl Session {
             }
             "\"broadcast_transaction_synchronous\"" => {
                 let Ok((tx,)) = serde_json::from_str::<(&RawValue,)>(args) else { return false };
-                self.await_inclusion(tx, Deliver::Answer { id: call.id.clone(), jsonrpc: call.jsonrpc });
+                self.await_inclusion(tx, Deliver::Answer { id: call.id.clone(), jsonrpc: call.jsonrpc }, sent_at);
                 if let Some(a) = self.awaited.last_mut() {
                     a.accepted = true;
                     a.search = true;

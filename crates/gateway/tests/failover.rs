@@ -97,7 +97,12 @@ impl Client {
             match tokio::time::timeout_at(deadline, self.rx.recv()).await {
                 Ok(Some(v)) => self.absorb(v),
                 Ok(None) => panic!("reader ended while waiting for {what}"),
-                Err(_) => panic!("timed out waiting for {what} (head {}, balance {:?})", self.head, self.balance),
+                Err(_) => panic!(
+                    "timed out waiting for {what} (head {}, balance {:?}, answers {:?})",
+                    self.head,
+                    self.balance,
+                    self.answers.keys().collect::<Vec<_>>()
+                ),
             }
         }
     }
