@@ -650,7 +650,8 @@ impl Session {
         if method == "broadcast_transaction_with_callback"
             && let Ok((callback, tx)) = serde_json::from_str::<(u64, &RawValue)>(args)
         {
-            self.await_inclusion(tx, Deliver::Notice(callback), self.seen_head);
+            // A malformed transaction is refused by the node, which then sends no notice either.
+            let _ = self.await_inclusion(tx, Deliver::Notice(callback), self.seen_head);
         }
         let fanned =
             (method.starts_with("broadcast_transaction") && self.fan_out(method, args)).then_some(self.seen_head);
@@ -982,10 +983,10 @@ impl Session {
     }
 
     /// Notes a broadcast (`tx` as sent when the session had seen head `seen`) whose inclusion
-    /// the client expects to hear of.
-    fn await_inclusion(&mut self, tx: &RawValue, deliver: Deliver, seen: u32) {
-        let Ok(parsed) = serde_json::from_str::<bts_protocol::SignedTransaction>(tx.get()) else { return };
-        let Ok(json) = serde_json::from_str::<Value>(tx.get()) else { return };
+    /// the client expects to hear of. Returns false when `tx` is not a transaction.
+    fn await_inclusion(&mut self, tx: &RawValue, deliver: Deliver, seen: u32) -> bool {
+        let Ok(parsed) = serde_json::from_str::<bts_protocol::SignedTransaction>(tx.get()) else { return false };
+        let Ok(json) = serde_json::from_str::<Value>(tx.get()) else { return false };
         self.awaited.push(Awaited {
             deliver,
             tx_id: parsed.transaction.id().to_string(),
@@ -995,6 +996,7 @@ impl Session {
             search: false,
             next_block: seen.saturating_add(1),
         });
+        true
     }
 
     /// The node answered a fanned-out broadcast with "duplicate transaction": the gateway takes
@@ -1019,7 +1021,10 @@ impl Session {
             }
             "\"broadcast_transaction_synchronous\"" => {
                 let Ok((tx,)) = serde_json::from_str::<(&RawValue,)>(args) else { return false };
-                self.await_inclusion(tx, Deliver::Answer { id: call.id.clone(), jsonrpc: call.jsonrpc }, sent_at);
+                let deliver = Deliver::Answer { id: call.id.clone(), jsonrpc: call.jsonrpc };
+                if !self.await_inclusion(tx, deliver, sent_at) {
+                    return false;
+                }
                 if let Some(a) = self.awaited.last_mut() {
                     a.accepted = true;
                     a.search = true;
