@@ -177,7 +177,7 @@ async fn forward_http(
 
 /// Whether a node error says it already has the transaction.
 fn is_duplicate(e: &RpcError) -> bool {
-    e.message.contains("duplicate transaction") || serde_json::to_string(e).is_ok_and(|t| crate::is_duplicate_text(&t))
+    serde_json::to_string(e).is_ok_and(|t| crate::is_duplicate_text(&t))
 }
 
 /// Sends a broadcast to `n` healthy upstreams at once; the client gets the first acceptance,

@@ -651,7 +651,7 @@ impl Session {
             && let Ok((callback, tx)) = serde_json::from_str::<(u64, &RawValue)>(args)
         {
             // A malformed transaction is refused by the node, which then sends no notice either.
-            let _ = self.await_inclusion(tx, Deliver::Notice(callback), self.seen_head);
+            let _ = self.await_inclusion(tx, Deliver::Notice(callback), self.seen_head, false);
         }
         let fanned =
             (method.starts_with("broadcast_transaction") && self.fan_out(method, args)).then_some(self.seen_head);
@@ -983,8 +983,9 @@ impl Session {
     }
 
     /// Notes a broadcast (`tx` as sent when the session had seen head `seen`) whose inclusion
-    /// the client expects to hear of. Returns false when `tx` is not a transaction.
-    fn await_inclusion(&mut self, tx: &RawValue, deliver: Deliver, seen: u32) -> bool {
+    /// the client expects to hear of; `search`: already accepted, and only the gateway can
+    /// report it. Returns false when `tx` is not a transaction.
+    fn await_inclusion(&mut self, tx: &RawValue, deliver: Deliver, seen: u32, search: bool) -> bool {
         let Ok(parsed) = serde_json::from_str::<bts_protocol::SignedTransaction>(tx.get()) else { return false };
         let Ok(json) = serde_json::from_str::<Value>(tx.get()) else { return false };
         self.awaited.push(Awaited {
@@ -992,8 +993,8 @@ impl Session {
             tx_id: parsed.transaction.id().to_string(),
             signatures: json["signatures"].clone(),
             expiration: json["expiration"].as_str().unwrap_or_default().to_owned(),
-            accepted: false,
-            search: false,
+            accepted: search,
+            search,
             next_block: seen.saturating_add(1),
         });
         true
@@ -1022,12 +1023,8 @@ impl Session {
             "\"broadcast_transaction_synchronous\"" => {
                 let Ok((tx,)) = serde_json::from_str::<(&RawValue,)>(args) else { return false };
                 let deliver = Deliver::Answer { id: call.id.clone(), jsonrpc: call.jsonrpc };
-                if !self.await_inclusion(tx, deliver, sent_at) {
+                if !self.await_inclusion(tx, deliver, sent_at, true) {
                     return false;
-                }
-                if let Some(a) = self.awaited.last_mut() {
-                    a.accepted = true;
-                    a.search = true;
                 }
                 self.advance_scan();
                 true
