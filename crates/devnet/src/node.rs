@@ -359,8 +359,14 @@ async fn websocket_session(endpoint: Arc<Endpoint>, socket: WebSocket) {
     let (mut sink, mut stream) = socket.split();
     let (out_tx, mut out_rx) = mpsc::unbounded_channel::<String>();
     let writer = tokio::spawn(async move {
-        while let Some(text) = out_rx.recv().await {
-            if sink.send(Message::Text(text.into())).await.is_err() {
+        // Answers that queued up while the socket was busy go out in one write.
+        let mut batch = Vec::new();
+        while out_rx.recv_many(&mut batch, 64).await > 0 {
+            let mut ok = true;
+            for text in batch.drain(..) {
+                ok &= sink.feed(Message::Text(text.into())).await.is_ok();
+            }
+            if !ok || sink.flush().await.is_err() {
                 break;
             }
         }

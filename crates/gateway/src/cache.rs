@@ -57,7 +57,7 @@ pub enum Waiter {
     /// A WebSocket session (answer goes to its inbox).
     Session {
         /// The session's inbox.
-        inbox: mpsc::UnboundedSender<Filled>,
+        inbox: mpsc::UnboundedSender<crate::session::Event>,
         /// The client's id as JSON text.
         id: Option<Box<str>>,
         /// `"jsonrpc":"2.0"`.
@@ -214,7 +214,12 @@ impl Cache {
                     let _ = tx.send(outcome.clone());
                 }
                 Waiter::Session { inbox, id, jsonrpc, tail } => {
-                    let _ = inbox.send(Filled { id, jsonrpc, tail, outcome: outcome.clone() });
+                    let _ = inbox.send(crate::session::Event::Filled(Filled {
+                        id,
+                        jsonrpc,
+                        tail,
+                        outcome: outcome.clone(),
+                    }));
                 }
             }
         }

@@ -52,6 +52,10 @@ pub struct GatewayConfig {
     /// Name shown on the stats page. Default `bts-infra gateway`.
     #[serde(default = "default_name")]
     pub name: String,
+    /// Threads serving client connections, each with its own single-threaded runtime (a
+    /// connection stays on one). Default `0`: one per CPU core.
+    #[serde(default)]
+    pub workers: usize,
     /// The BitShares nodes behind the gateway.
     pub upstreams: Vec<UpstreamConfig>,
     /// Health checking.
@@ -251,11 +255,21 @@ pub struct SessionsConfig {
     pub max_subscribed_objects: usize,
     /// Bytes of journaled subscription calls a session may hold and still be moved. Default 65536.
     pub max_journal_bytes: usize,
+    /// Sessions without node-side state (no subscription or callback yet) share one upstream
+    /// connection per worker thread instead of opening their own; the first stateful call
+    /// gives a session its own. Default true.
+    pub share_connections: bool,
 }
 
 impl Default for SessionsConfig {
     fn default() -> Self {
-        Self { failover: true, failover_wait_ms: 5000, max_subscribed_objects: 2000, max_journal_bytes: 65_536 }
+        Self {
+            failover: true,
+            failover_wait_ms: 5000,
+            max_subscribed_objects: 2000,
+            max_journal_bytes: 65_536,
+            share_connections: true,
+        }
     }
 }
 
@@ -399,6 +413,9 @@ impl GatewayConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.upstreams.is_empty() {
             return Err(invalid("upstreams", "at least one upstream is required"));
+        }
+        if self.workers > 1024 {
+            return Err(invalid("workers", format!("{} is more than 1024 threads", self.workers)));
         }
         let mut names = std::collections::HashSet::new();
         for (i, u) in self.upstreams.iter().enumerate() {

@@ -19,12 +19,14 @@ pub mod config;
 pub mod health;
 pub mod journal;
 pub mod metrics;
+mod mux;
 pub mod outputs;
 pub mod policy;
 pub mod pool;
 pub mod server;
 pub mod session;
 pub mod tls;
+mod workers;
 
 use arc_swap::ArcSwap;
 use config::GatewayConfig;
@@ -110,6 +112,12 @@ pub fn apply_config(state: &GatewayState, next: GatewayConfig) -> Result<(), Str
     if next.listen != current.listen {
         return Err(format!("listen changed ({} → {}): restart the gateway to move it", current.listen, next.listen));
     }
+    if next.workers != current.workers {
+        return Err(format!(
+            "workers changed ({} → {}): restart the gateway to apply it",
+            current.workers, next.workers
+        ));
+    }
     if next.tls != current.tls {
         return Err("tls changed: restart the gateway to turn TLS on or off or to use other files".into());
     }
@@ -135,8 +143,11 @@ pub struct Gateway {
     agent_addr: Option<SocketAddr>,
     http_addr: Option<SocketAddr>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// The accept loop (main runtime).
     server: Option<tokio::task::JoinHandle<()>>,
     stop_accepting: Option<tokio::sync::oneshot::Sender<()>>,
+    /// The threads that serve client connections.
+    workers: Option<workers::Workers>,
 }
 
 impl Drop for Gateway {
@@ -261,34 +272,37 @@ impl Gateway {
                 l.shrink_to_fit();
             }
         }));
-        let app = server::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let n_workers = workers::count(state.config.load().workers);
+        let (dispatcher, workers) =
+            workers::Workers::start(n_workers, server::router(state.clone()), tls_config, state.clone())
+                .map_err(|source| StartError::Bind { addr, source })?;
+        let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(async move {
-            // Small JSON-RPC frames must not wait for Nagle's algorithm.
-            let stop = async {
-                let _ = stop_rx.await;
-            };
-            let result = match tls_config {
-                Some(config) => match tls::TlsListener::new(listener, config) {
-                    // TlsListener sets TCP_NODELAY itself; tap_io only provides ConnectInfo.
-                    Ok(l) => {
-                        axum::serve(axum::serve::ListenerExt::tap_io(l, |_| {}), app).with_graceful_shutdown(stop).await
-                    }
-                    Err(e) => Err(e),
-                },
-                None => {
-                    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-                        let _ = tcp.set_nodelay(true);
-                    });
-                    axum::serve(listener, app).with_graceful_shutdown(stop).await
+            loop {
+                tokio::select! {
+                    accepted = listener.accept() => match accepted {
+                        Ok((tcp, peer)) => dispatcher.dispatch(tcp, peer),
+                        Err(e) => {
+                            // Out of descriptors and the like: back off instead of spinning.
+                            tracing::warn!(error = %e, "accept failed");
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                        }
+                    },
+                    _ = &mut stop_rx => break,
                 }
-            };
-            if let Err(e) = result {
-                tracing::error!(error = %e, "gateway listener failed");
             }
         });
-        tracing::info!(%addr, "gateway listening");
-        Ok(Gateway { state, addr, agent_addr, http_addr, tasks, server: Some(server), stop_accepting: Some(stop_tx) })
+        tracing::info!(%addr, workers = n_workers, "gateway listening");
+        Ok(Gateway {
+            state,
+            addr,
+            agent_addr,
+            http_addr,
+            tasks,
+            server: Some(server),
+            stop_accepting: Some(stop_tx),
+            workers: Some(workers),
+        })
     }
 
     /// The listener's address.
@@ -340,10 +354,12 @@ impl Gateway {
         if let Some(stop) = self.stop_accepting.take() {
             let _ = stop.send(());
         }
-        if let Some(server) = self.server.take()
-            && tokio::time::timeout(deadline, server).await.is_err()
-        {
-            tracing::warn!(?deadline, "connections still open at the shutdown deadline; closing them");
+        // The accept loop ends at once (its listener closes); then the workers drain.
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+        if let Some(workers) = self.workers.take() {
+            workers.shutdown(deadline).await;
         }
         // Background tasks own the other listeners (plain HTTP, agent-check): once they have
         // ended, their ports are free for a restart.

@@ -15,6 +15,7 @@
 
 use crate::GatewayState;
 use crate::journal::{JOURNALED, Journal};
+use crate::mux::Mux;
 use crate::policy::API_SETS;
 use crate::pool::Upstream;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
@@ -28,9 +29,24 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message as UpMessage;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+/// Session numbers: the upper 32 bits of every id a session sends upstream, so that answers on
+/// a shared connection find their session.
+static NEXT_SLOT: AtomicU32 = AtomicU32::new(1);
+
+/// What reaches a session besides its sockets' frames.
+pub enum Event {
+    /// A coalesced cache answer (or the order to fetch after all).
+    Filled(crate::cache::Filled),
+    /// A frame from the shared upstream connection, for this session.
+    Upstream(Utf8Bytes),
+    /// The shared upstream connection closed.
+    UpstreamLost,
+}
 
 /// Close code sent when the upstream goes away: "Service Restart", reconnect now.
 pub const CLOSE_UPSTREAM_GONE: u16 = 1012;
@@ -161,14 +177,22 @@ struct Session {
     awaited: Vec<Awaited>,
     /// A `get_block` searching for [`Awaited`] broadcasts is on its way.
     scanning: bool,
-    /// Where coalesced cache answers for this session arrive.
-    inbox: tokio::sync::mpsc::UnboundedSender<crate::cache::Filled>,
+    /// Where coalesced cache answers and shared-connection frames for this session arrive.
+    inbox: tokio::sync::mpsc::UnboundedSender<Event>,
+    /// This session's number (see [`NEXT_SLOT`]).
+    slot: u32,
+    /// The shared connection the session talks through while it has no connection of its own.
+    shared: Option<Arc<Mux>>,
+    /// Shared connections to leave when the session ends (answers may still be on their way
+    /// from one the session no longer sends on).
+    joined: Vec<Arc<Mux>>,
     /// The highest head of any upstream this session has been answered from: a move never
     /// goes to an upstream below it.
     seen_head: u32,
 }
 
-type UpstreamSocket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub(crate) type UpstreamSocket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// What one turn of the session loop decided.
 enum Turn {
@@ -177,6 +201,18 @@ enum Turn {
     End(Option<Message>),
     /// The upstream is unusable for this reason: move the session or close it.
     Move(String),
+    /// This client frame needs a connection of the session's own: open it, then handle it.
+    Detach(axum::extract::ws::Utf8Bytes),
+}
+
+/// The next frame from the session's own upstream connection; never, while it has none.
+async fn next_frame(
+    up: &mut Option<UpstreamSocket>,
+) -> Option<Result<UpMessage, tokio_tungstenite::tungstenite::Error>> {
+    match up {
+        Some(ws) => ws.next().await,
+        None => std::future::pending().await,
+    }
 }
 
 fn fresh_api_ids() -> HashMap<String, u64> {
@@ -223,34 +259,45 @@ async fn head_of(ws: &mut UpstreamSocket) -> Option<u32> {
 }
 
 /// Runs a session until either side closes. `ip` is the client's address.
-pub async fn run(state: Arc<GatewayState>, socket: WebSocket, ip: IpAddr) {
-    let (mut client_sink, mut client_stream) = socket.split();
-    // Place the session: try the best upstream, then one more.
+pub async fn run(state: Arc<GatewayState>, mut client: WebSocket, ip: IpAddr) {
+    // Neither socket is split: writes happen between the loop's waits, never during one, so
+    // the split halves' lock would be pure overhead on every message.
+    // Place the session: try the best upstream, then one more. Without node-side state yet,
+    // it talks through the thread's shared connection to that upstream.
+    let share = state.config.load().sessions.share_connections;
+    let (inbox, mut events) = tokio::sync::mpsc::unbounded_channel();
+    let slot = NEXT_SLOT.fetch_add(1, Ordering::Relaxed);
     let mut connected = None;
     let mut tried: Option<String> = None;
     for _ in 0..2 {
         let Some(up) = state.pool.select(tried.as_deref()) else { break };
+        if share && let Some(mux) = Mux::get(&up, &state).await {
+            connected = Some((up, None, Some(mux)));
+            break;
+        }
         match connect(&up).await {
             Some(ws) => {
-                connected = Some((up, ws));
+                connected = Some((up, Some(ws), None));
                 break;
             }
             None => tried = Some(up.name.clone()),
         }
     }
-    let Some((upstream, upstream_ws)) = connected else {
-        let _ = client_sink.send(close(CLOSE_TRY_AGAIN, "no healthy upstream")).await;
+    let Some((upstream, mut up, shared)) = connected else {
+        let _ = client.send(close(CLOSE_TRY_AGAIN, "no healthy upstream")).await;
         return;
     };
     upstream.sessions.fetch_add(1, Ordering::Relaxed);
-    tracing::debug!(upstream = %upstream.name, %ip, "session placed");
-    let (mut up_sink, mut up_stream) = upstream_ws.split();
+    tracing::debug!(upstream = %upstream.name, %ip, shared = shared.is_some(), "session placed");
 
-    let (inbox, mut filled) = tokio::sync::mpsc::unbounded_channel();
     let mut session = Session {
         awaited: Vec::new(),
         scanning: false,
         inbox,
+        slot,
+        upstream_api_ids: shared.as_ref().map_or_else(fresh_api_ids, |m| m.api_ids.clone()),
+        joined: shared.iter().cloned().collect(),
+        shared,
         state: state.clone(),
         ip,
         seen_head: upstream.head(),
@@ -259,13 +306,15 @@ pub async fn run(state: Arc<GatewayState>, socket: WebSocket, ip: IpAddr) {
         to_client: Vec::new(),
         requests_counter: metrics::counter!("bts_gateway_requests_total", "transport" => "ws"),
         local_apis: vec!["database".into(), "login".into()],
-        upstream_api_ids: fresh_api_ids(),
         resolving: HashMap::new(),
         in_flight: HashMap::new(),
         callbacks: HashMap::new(),
-        next_id: 1,
+        next_id: (u64::from(slot) << 32) | 1,
         journal: Journal::default(),
     };
+    if let Some(mux) = &session.shared {
+        mux.join(slot, session.inbox.clone());
+    }
     let mut availability = session.upstream.availability();
     let shutdown = state.shutdown.subscribe();
     let limits = state.config.load().limits.clone();
@@ -284,29 +333,40 @@ pub async fn run(state: Arc<GatewayState>, socket: WebSocket, ip: IpAddr) {
         let mut turn = Turn::Continue;
         if !session.to_upstream.is_empty() {
             let mut ok = true;
-            for m in session.to_upstream.drain(..) {
-                ok &= up_sink.feed(m).await.is_ok();
+            if let Some(ws) = up.as_mut() {
+                for m in session.to_upstream.drain(..) {
+                    ok &= ws.feed(m).await.is_ok();
+                }
+                ok = ok && ws.flush().await.is_ok();
+            } else if let Some(mux) = &session.shared {
+                for m in session.to_upstream.drain(..) {
+                    ok &= mux.send(m);
+                }
             }
-            if !ok || up_sink.flush().await.is_err() {
+            if !ok {
                 turn = Turn::Move(format!("upstream {} connection lost", session.upstream.name));
             }
         }
         if !session.to_client.is_empty() {
             let mut ok = true;
             for m in session.to_client.drain(..) {
-                ok &= client_sink.feed(m).await.is_ok();
+                ok &= client.feed(m).await.is_ok();
             }
-            if !ok || client_sink.flush().await.is_err() {
+            if !ok || client.flush().await.is_err() {
                 break None;
             }
         }
         if matches!(turn, Turn::Continue) {
             turn = tokio::select! {
-                frame = client_stream.next() => match frame {
+                frame = client.next() => match frame {
                     Some(Ok(Message::Text(text))) => {
                         last_heard = Instant::now();
-                        session.on_client_text(text.as_str());
-                        Turn::Continue
+                        if session.shared.is_some() && crate::mux::needs_own_connection(text.as_str()) {
+                            Turn::Detach(text)
+                        } else {
+                            session.on_client_text(text.as_str());
+                            Turn::Continue
+                        }
                     }
                     Some(Ok(Message::Binary(_))) => {
                         last_heard = Instant::now();
@@ -328,11 +388,21 @@ pub async fn run(state: Arc<GatewayState>, socket: WebSocket, ip: IpAddr) {
                         }
                     }
                 },
-                Some(f) = filled.recv() => {
-                    session.on_filled(f);
-                    Turn::Continue
-                }
-                msg = up_stream.next() => match msg {
+                Some(event) = events.recv() => match event {
+                    Event::Filled(f) => {
+                        session.on_filled(f);
+                        Turn::Continue
+                    }
+                    Event::Upstream(text) => {
+                        session.on_upstream_text(text.as_str());
+                        Turn::Continue
+                    }
+                    Event::UpstreamLost if session.shared.is_some() => {
+                        Turn::Move(format!("upstream {} connection lost", session.upstream.name))
+                    }
+                    Event::UpstreamLost => Turn::Continue,
+                },
+                msg = next_frame(&mut up) => match msg {
                     Some(Ok(UpMessage::Text(text))) => {
                         session.on_upstream_text(text.as_str());
                         Turn::Continue
@@ -371,24 +441,42 @@ pub async fn run(state: Arc<GatewayState>, socket: WebSocket, ip: IpAddr) {
             Turn::End(frame) => break frame,
             Turn::Move(reason) => match session.move_upstream(&reason).await {
                 Ok(ws) => {
-                    // The old connection is dropped (closed) here.
-                    (up_sink, up_stream) = ws.split();
+                    // The old connection (if the session had its own) is dropped (closed) here.
+                    up = ws;
                     availability = session.upstream.availability();
                 }
                 Err(frame) => break Some(frame),
             },
+            Turn::Detach(text) => match connect(&session.upstream).await {
+                Some(ws) => {
+                    session.detach();
+                    up = Some(ws);
+                    session.on_client_text(text.as_str());
+                }
+                None => {
+                    // The upstream refuses a new connection; a stateful call cannot go over the
+                    // shared one. The client reconnects and is placed elsewhere.
+                    let why = format!("upstream {} refused a session connection", session.upstream.name);
+                    break Some(close(CLOSE_TRY_AGAIN, &why));
+                }
+            },
         }
     };
     for m in session.to_client.drain(..) {
-        let _ = client_sink.feed(m).await;
+        let _ = client.feed(m).await;
     }
     if let Some(frame) = end {
         tracing::debug!(upstream = %session.upstream.name, %ip, ?frame, "closing client session");
-        let _ = client_sink.feed(frame).await;
+        let _ = client.feed(frame).await;
     }
-    let _ = client_sink.flush().await;
-    let _ = client_sink.close().await;
-    let _ = up_sink.close().await;
+    let _ = client.flush().await;
+    let _ = client.close().await;
+    if let Some(mut ws) = up {
+        let _ = ws.close(None).await;
+    }
+    for mux in &session.joined {
+        mux.leave(session.slot);
+    }
     session.end_cache_flights();
     session.release_upstream();
 }
@@ -707,7 +795,7 @@ impl Session {
 
     /// Moves the session to another upstream after `reason` made the current one unusable, or
     /// returns the close frame for the client when it cannot be moved.
-    async fn move_upstream(&mut self, reason: &str) -> Result<UpstreamSocket, Message> {
+    async fn move_upstream(&mut self, reason: &str) -> Result<Option<UpstreamSocket>, Message> {
         let cfg = self.state.config.load().sessions.clone();
         let from = self.upstream.name.clone();
         let refuse = |code: u16, why: String| {
@@ -732,19 +820,31 @@ impl Session {
         // after a pause (a lagging node catches up).
         let mut unreachable: Vec<String> = Vec::new();
         let mut behind: Vec<String> = Vec::new();
-        let (next, ws) = loop {
+        // A session without node-side state moves to the next upstream's shared connection.
+        let shared = self.shared.is_some() && cfg.share_connections;
+        let (next, ws, mux) = loop {
             let skip: Vec<String> = unreachable.iter().chain(&behind).cloned().collect();
             if let Some(up) = self.state.pool.select_for_move(&skip, 0) {
-                match connect(&up).await {
-                    // The pool's head is from the last check; when it is older than what the
-                    // client has seen, ask the node itself.
-                    Some(mut ws) => {
-                        if up.head() >= self.seen_head || head_of(&mut ws).await >= Some(self.seen_head) {
-                            break (up, ws);
-                        }
+                if shared {
+                    if up.head() < self.seen_head {
                         behind.push(up.name.clone());
+                    } else if let Some(mux) = Mux::get(&up, &self.state).await {
+                        break (up, None, Some(mux));
+                    } else {
+                        unreachable.push(up.name.clone());
                     }
-                    None => unreachable.push(up.name.clone()),
+                } else {
+                    match connect(&up).await {
+                        // The pool's head is from the last check; when it is older than what the
+                        // client has seen, ask the node itself.
+                        Some(mut ws) => {
+                            if up.head() >= self.seen_head || head_of(&mut ws).await >= Some(self.seen_head) {
+                                break (up, Some(ws), None);
+                            }
+                            behind.push(up.name.clone());
+                        }
+                        None => unreachable.push(up.name.clone()),
+                    }
                 }
             } else if Instant::now() < deadline {
                 tokio::time::sleep(Duration::from_millis(100)).await;
@@ -760,7 +860,16 @@ impl Session {
         next.sessions.fetch_add(1, Ordering::Relaxed);
         self.upstream = next;
         self.seen_head = self.seen_head.max(self.upstream.head());
-        self.upstream_api_ids = fresh_api_ids();
+        // Calls in flight anywhere are re-sent below: stop hearing from old shared connections.
+        for old in self.joined.drain(..) {
+            old.leave(self.slot);
+        }
+        self.upstream_api_ids = mux.as_ref().map_or_else(fresh_api_ids, |m| m.api_ids.clone());
+        if let Some(m) = &mux {
+            m.join(self.slot, self.inbox.clone());
+            self.joined.push(m.clone());
+        }
+        self.shared = mux;
         self.to_upstream.clear();
         let in_flight = std::mem::take(&mut self.in_flight);
 
@@ -818,9 +927,23 @@ impl Session {
         tracing::info!(
             from = %from, to = %self.upstream.name, reason, resent, failed_broadcasts,
             replayed = self.journal.replay().len(), objects = self.journal.objects(),
-            took_ms = started.elapsed().as_millis() as u64, "session moved"
+            took_ms = started.elapsed().as_millis() as u64, shared = self.shared.is_some(), "session moved"
         );
         Ok(ws)
+    }
+
+    /// Leaves the shared connection for the session's own, just opened to the same upstream.
+    /// API ids are resolved again there; resolutions still on their way over the shared
+    /// connection are asked again (their answers would carry the shared connection's ids).
+    fn detach(&mut self) {
+        self.shared = None;
+        self.upstream_api_ids = fresh_api_ids();
+        self.in_flight.retain(|_, f| !matches!(f, InFlight::Resolve(_)));
+        let apis: Vec<String> = self.resolving.keys().cloned().collect();
+        for api in apis {
+            self.send_resolve(api);
+        }
+        tracing::debug!(upstream = %self.upstream.name, ip = %self.ip, "session left the shared connection");
     }
 
     fn on_upstream_text(&mut self, text: &str) {

@@ -114,11 +114,14 @@ async fn constants_and_irreversible_blocks_are_cached_reversible_and_missing_nev
 async fn identical_requests_in_flight_together_reach_the_node_once() {
     let s = setup(1).await;
     let (_, lib) = wait_lib(&s.gateway, 2).await;
+    let mut lead = ws(&s.gateway).await;
+    let mut other = ws(&s.gateway).await;
+    // Both sessions placed (a first answer) before the node slows down.
+    ask(&mut lead, 100, "get_dynamic_global_properties", json!([])).await;
+    ask(&mut other, 100, "get_dynamic_global_properties", json!([])).await;
     // A slow node, so that the requests overlap.
     set_faults(&s.devnet, 0, json!({"latency_ms": 600})).await;
     let before = cache_stats(&s.gateway).await;
-    let mut lead = ws(&s.gateway).await;
-    let mut other = ws(&s.gateway).await;
     let addr = s.gateway.addr();
     let (a, b, https) = tokio::join!(
         ask(&mut lead, 1, "get_block", json!([lib - 1])),

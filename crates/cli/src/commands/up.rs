@@ -57,6 +57,7 @@ pub fn run(args: UpArgs) -> Result<()> {
             listen: args.listen,
             chain_id: Some(devnet.chain_id().to_string()),
             name: "bts-infra up".into(),
+            workers: 0,
             upstreams,
             health: Default::default(),
             limits: Default::default(),

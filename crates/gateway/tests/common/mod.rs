@@ -31,6 +31,7 @@ pub fn gateway_config(devnet: &Devnet) -> GatewayConfig {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         chain_id: None,
         name: "test gateway".into(),
+        workers: 0,
         upstreams: devnet
             .endpoints()
             .iter()

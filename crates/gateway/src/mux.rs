@@ -1,0 +1,221 @@
+//! Shared upstream connections for sessions that hold no state on the node.
+//!
+//! A session that has only made plain calls needs no node connection of its own: its calls go
+//! over one connection per upstream and worker thread, shared with the other such sessions,
+//! and each answer comes back to its session by id (the session's number is the id's upper 32
+//! bits). Frames queued by several sessions go out in one write and the node reads them in one;
+//! on loopback the per-message system calls are most of the cost, on both sides (BENCHMARKS.md).
+//! The node also holds one connection per worker instead of one per client.
+//!
+//! A session leaves the shared connection for its own the moment it makes a call that creates
+//! state on the node ([`needs_own_connection`]) and keeps that one; see [`crate::session`].
+
+use crate::policy::API_SETS;
+use crate::pool::Upstream;
+use crate::session::Event;
+use futures_util::{SinkExt, StreamExt};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+
+/// Methods that create or change state on the node's side of a connection: a session making
+/// one gets its own connection first.
+const STATEFUL: &[&str] = &[
+    "set_subscribe_callback",
+    "set_auto_subscription",
+    "set_block_applied_callback",
+    "set_pending_transaction_callback",
+    "subscribe_to_market",
+    "unsubscribe_from_market",
+    "cancel_all_subscriptions",
+    "unsubscribe_from_accounts",
+    "broadcast_transaction_with_callback",
+];
+
+/// Whether a client frame (raw text) may make a call that needs a connection of its own. A
+/// false positive (the name inside an argument) only costs an unneeded own connection.
+pub(crate) fn needs_own_connection(text: &str) -> bool {
+    STATEFUL.iter().any(|m| text.contains(m))
+}
+
+/// A shared connection without sessions for this long closes.
+const IDLE: Duration = Duration::from_secs(30);
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Short critical sections that cannot leave the map inconsistent on a panic.
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// One shared connection to an upstream.
+pub(crate) struct Mux {
+    /// Frames to send (the connection task batches what has queued up into one write).
+    tx: mpsc::UnboundedSender<Message>,
+    /// Session number → that session's event channel.
+    routes: Arc<Mutex<HashMap<u32, mpsc::UnboundedSender<Event>>>>,
+    /// The node's API ids on this connection (resolved once, when it opened).
+    pub(crate) api_ids: HashMap<String, u64>,
+    alive: Arc<AtomicBool>,
+}
+
+thread_local! {
+    /// This worker thread's shared connections, by upstream name.
+    static SHARED: RefCell<HashMap<String, Arc<Mux>>> = RefCell::new(HashMap::new());
+}
+
+impl Mux {
+    /// This thread's shared connection to `up`, opened when there is none (5 s limit).
+    pub(crate) async fn get(up: &Upstream, state: &crate::GatewayState) -> Option<Arc<Mux>> {
+        let existing = SHARED.with(|m| m.borrow().get(&up.name).filter(|x| x.alive.load(Ordering::Relaxed)).cloned());
+        if existing.is_some() {
+            return existing;
+        }
+        let apis: Vec<&str> = {
+            let limits = &state.config.load().limits;
+            let allowed = |api: &str| api != "database" && crate::policy::check_call(limits, "login", api).is_ok();
+            API_SETS.iter().copied().filter(|a| allowed(a)).collect()
+        };
+        let connecting = bts_rpc::client::connect_websocket(up.url.as_str(), up.tls.as_ref());
+        let mut ws = tokio::time::timeout(Duration::from_secs(5), connecting).await.ok()?.ok()?;
+        // Resolve every API set the policy allows, once, so no session ever registers an
+        // API object on this shared connection.
+        let mut api_ids = HashMap::from([("database".to_owned(), 0), ("login".to_owned(), 1)]);
+        // All asked at once: one round trip however many API sets there are.
+        for (i, api) in apis.iter().enumerate() {
+            let ask = format!("{{\"id\":{i},\"method\":\"call\",\"params\":[1,\"{api}\",[]]}}");
+            ws.feed(Message::text(ask)).await.ok()?;
+        }
+        ws.flush().await.ok()?;
+        let answers = async {
+            let mut left = apis.len();
+            while left > 0
+                && let Some(Ok(m)) = ws.next().await
+            {
+                let Message::Text(t) = m else { continue };
+                let Ok(v) = serde_json::from_str::<serde_json::Value>(t.as_str()) else { continue };
+                let Some(api) = v["id"].as_u64().and_then(|i| apis.get(usize::try_from(i).ok()?)) else { continue };
+                left -= 1;
+                if let Some(id) = v["result"].as_u64() {
+                    api_ids.insert((*api).to_owned(), id);
+                }
+            }
+            left == 0
+        };
+        if !tokio::time::timeout(Duration::from_secs(5), answers).await.unwrap_or(false) {
+            return None;
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mux = Arc::new(Mux { tx, routes: Arc::default(), api_ids, alive: Arc::new(AtomicBool::new(true)) });
+        tokio::spawn(run(ws, rx, mux.routes.clone(), mux.alive.clone(), up.name.clone()));
+        tracing::debug!(upstream = %up.name, "shared upstream connection opened");
+        SHARED.with(|m| m.borrow_mut().insert(up.name.clone(), mux.clone()));
+        Some(mux)
+    }
+
+    /// Routes answers for session `slot` to `events`.
+    pub(crate) fn join(&self, slot: u32, events: mpsc::UnboundedSender<Event>) {
+        lock(&self.routes).insert(slot, events);
+    }
+
+    /// Stops routing to session `slot`. A connection no session has used for [`IDLE`] closes.
+    pub(crate) fn leave(&self, slot: u32) {
+        lock(&self.routes).remove(&slot);
+    }
+
+    /// Queues a frame; false when the connection is gone.
+    pub(crate) fn send(&self, frame: Message) -> bool {
+        self.alive.load(Ordering::Relaxed) && self.tx.send(frame).is_ok()
+    }
+}
+
+/// The session number in an answer's id, read from the usual `{"id":N,` start.
+fn slot_of(text: &str) -> Option<u32> {
+    let rest = text.strip_prefix("{\"id\":")?;
+    let end = rest.find(|c: char| !c.is_ascii_digit())?;
+    let id: u64 = rest[..end].parse().ok()?;
+    u32::try_from(id >> 32).ok()
+}
+
+/// The connection task: writes what sessions queued (in batches), routes answers.
+async fn run(
+    mut ws: crate::session::UpstreamSocket,
+    mut rx: mpsc::UnboundedReceiver<Message>,
+    routes: Arc<Mutex<HashMap<u32, mpsc::UnboundedSender<Event>>>>,
+    alive: Arc<AtomicBool>,
+    upstream: String,
+) {
+    let mut batch = Vec::new();
+    loop {
+        tokio::select! {
+            n = rx.recv_many(&mut batch, 256) => {
+                if n == 0 {
+                    break;
+                }
+                let mut ok = true;
+                for m in batch.drain(..) {
+                    ok &= ws.feed(m).await.is_ok();
+                }
+                if !ok || ws.flush().await.is_err() {
+                    break;
+                }
+            }
+            m = ws.next() => match m {
+                Some(Ok(Message::Text(t))) => {
+                    let slot = slot_of(t.as_str());
+                    let to = slot.and_then(|s| lock(&routes).get(&s).cloned());
+                    if let Some(to) = to {
+                        let _ = to.send(Event::Upstream(t));
+                    } else if slot.is_none() {
+                        tracing::warn!(%upstream, "message without a session id on a shared connection dropped");
+                    }
+                }
+                Some(Ok(Message::Ping(p))) => {
+                    if ws.send(Message::Pong(p)).await.is_err() {
+                        break;
+                    }
+                }
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(_)) => {}
+            },
+            // No session for a while: close (the next session opens a new one).
+            _ = tokio::time::sleep(IDLE), if lock(&routes).is_empty() => {
+                if lock(&routes).is_empty() {
+                    break;
+                }
+            }
+        }
+    }
+    alive.store(false, Ordering::Relaxed);
+    let sessions: Vec<_> = lock(&routes).drain().map(|(_, s)| s).collect();
+    if !sessions.is_empty() {
+        tracing::info!(%upstream, sessions = sessions.len(), "shared upstream connection lost");
+    }
+    for s in sessions {
+        let _ = s.send(Event::UpstreamLost);
+    }
+    let _ = ws.close(None).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_number_is_read_from_the_id() {
+        assert_eq!(slot_of(r#"{"id":12884901889,"jsonrpc":"2.0","result":1}"#), Some(3));
+        assert_eq!(slot_of(r#"{"id":7,"result":1}"#), Some(0));
+        assert_eq!(slot_of(r#"{"method":"notice","params":[1,[]]}"#), None);
+        assert_eq!(slot_of(r#"{"id":null,"error":{}}"#), None);
+    }
+
+    #[test]
+    fn stateful_calls_are_recognised_in_the_raw_frame() {
+        assert!(needs_own_connection(r#"{"id":1,"method":"call","params":[0,"set_subscribe_callback",[5,true]]}"#));
+        assert!(needs_own_connection(r#"{"id":1,"method":"set_subscribe_callback","params":[5,true]}"#));
+        assert!(!needs_own_connection(r#"{"id":1,"method":"call","params":[0,"get_objects",[["2.1.0"]]]}"#));
+        assert!(!needs_own_connection(r#"{"id":1,"method":"call","params":[0,"get_full_accounts",[["a"],false]]}"#));
+    }
+}
