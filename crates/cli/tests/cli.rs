@@ -362,3 +362,39 @@ fn gateway_config_is_checked_with_the_key_named() {
         "tls.http_listen",
     );
 }
+
+#[test]
+fn bench_loads_a_node_over_websocket_and_http_and_refuses_other_hosts() {
+    let (mut child, banner) = spawn_service(&[
+        "devnet",
+        "--nodes",
+        "1",
+        "--block-interval",
+        "1",
+        "--listen",
+        "127.0.0.1:0",
+        "--admin-listen",
+        "127.0.0.1:0",
+    ]);
+    let ws = banner[1].split_whitespace().nth(2).unwrap().to_owned();
+    let http = ws.replace("ws://", "http://");
+    for url in [&ws, &http] {
+        let o =
+            run(&["bench", "--url", url, "--connections", "3", "--messages", "20", "--timeout", "60", "--json"], None);
+        assert!(o.status.success(), "{url}: {}", String::from_utf8_lossy(&o.stderr));
+        let r: Value = serde_json::from_str(&stdout(&o)).unwrap();
+        assert_eq!((r["completed"].as_u64(), r["failed"].as_u64()), (Some(60), Some(0)), "{url}: {r}");
+        assert!(r["p99_ms"].as_f64().unwrap() > 0.0, "{r}");
+    }
+    // A call the node refuses counts as failed, not answered.
+    let o = run(
+        &["bench", "--url", &http, "--connections", "1", "--messages", "5", "--method", "no_such_method", "--json"],
+        None,
+    );
+    let r: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!((r["completed"].as_u64(), r["failed"].as_u64()), (Some(0), Some(5)), "{r}");
+    let o = run(&["bench", "--url", "http://10.0.0.1:8090", "--connections", "1", "--messages", "1"], None);
+    assert_one_line_error(&o, "only ws:// or http:// targets on 127.0.0.0/8");
+    let _ = child.kill();
+    let _ = child.wait();
+}

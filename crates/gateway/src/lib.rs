@@ -4,10 +4,13 @@
 //! - [`health`]: the per-upstream state machine (up / lagging / down, rise/fall).
 //! - [`pool`]: upstreams, the health checker, selection.
 //! - [`session`]: client WebSocket sessions proxied message by message.
-//! - [`server`]: the listener — sessions, HTTP JSON-RPC, `/health`, `/stats`, `/metrics`, admin.
+//! - [`server`]: the routes — sessions, HTTP JSON-RPC, `/health`, `/stats`, `/metrics`, admin.
+//! - `workers`: one single-threaded runtime per core serving the accepted connections.
+//! - `mux`: upstream connections shared by sessions that hold no state on the node.
 //!
-//! A frame's path: client socket → [`server`] (limits) → [`session::run`] (envelope, API ids,
-//! allowlist, id/callback rewrite) → the session's upstream connection → node, and back.
+//! A frame's path, all on one worker thread: client socket → [`server`] (limits) →
+//! [`session::run`] (envelope, API ids, allowlist, id/callback rewrite) → the shared upstream
+//! connection (or the session's own, once it subscribed) → node, and back.
 
 // Handlers return `Response` in `Err` positions (axum style); they are not hot error paths.
 #![allow(clippy::result_large_err)]

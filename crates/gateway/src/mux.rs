@@ -10,8 +10,10 @@
 //! A session leaves the shared connection for its own the moment it makes a call that creates
 //! state on the node ([`needs_own_connection`]) and keeps that one; see [`crate::session`].
 
+use crate::journal::JOURNALED;
 use crate::policy::API_SETS;
 use crate::pool::Upstream;
+use crate::session::CALLBACK_METHODS;
 use crate::session::Event;
 use futures_util::{SinkExt, StreamExt};
 use std::cell::RefCell;
@@ -22,24 +24,12 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
-/// Methods that create or change state on the node's side of a connection: a session making
-/// one gets its own connection first.
-const STATEFUL: &[&str] = &[
-    "set_subscribe_callback",
-    "set_auto_subscription",
-    "set_block_applied_callback",
-    "set_pending_transaction_callback",
-    "subscribe_to_market",
-    "unsubscribe_from_market",
-    "cancel_all_subscriptions",
-    "unsubscribe_from_accounts",
-    "broadcast_transaction_with_callback",
-];
-
-/// Whether a client frame (raw text) may make a call that needs a connection of its own. A
-/// false positive (the name inside an argument) only costs an unneeded own connection.
+/// Whether a client frame (raw text) may make a call that creates or changes state on the
+/// node's side of a connection (subscriptions, callbacks): the session gets its own connection
+/// first. `get_full_accounts` subscribes only where a callback is set, so it stays shared. A
+/// false positive (a name inside an argument) only costs an unneeded own connection.
 pub(crate) fn needs_own_connection(text: &str) -> bool {
-    STATEFUL.iter().any(|m| text.contains(m))
+    JOURNALED.iter().chain(CALLBACK_METHODS).any(|m| *m != "get_full_accounts" && text.contains(m))
 }
 
 /// A shared connection without sessions for this long closes.
@@ -61,27 +51,32 @@ pub(crate) struct Mux {
     alive: Arc<AtomicBool>,
 }
 
+/// A thread's shared connection to one upstream, or none yet (or a closed one).
+type Slot = Arc<tokio::sync::Mutex<Option<Arc<Mux>>>>;
+
 thread_local! {
-    /// This worker thread's shared connections, by upstream name.
-    static SHARED: RefCell<HashMap<String, Arc<Mux>>> = RefCell::new(HashMap::new());
+    /// This worker thread's shared connections, by upstream name and URL (a reload may point a
+    /// name elsewhere). The lock makes sessions placed at the same moment wait for one
+    /// connection instead of each opening their own.
+    static SHARED: RefCell<HashMap<String, Slot>> = RefCell::new(HashMap::new());
 }
 
 impl Mux {
     /// This thread's shared connection to `up`, opened when there is none (5 s limit).
-    pub(crate) async fn get(up: &Upstream, state: &crate::GatewayState) -> Option<Arc<Mux>> {
-        let existing = SHARED.with(|m| m.borrow().get(&up.name).filter(|x| x.alive.load(Ordering::Relaxed)).cloned());
-        if existing.is_some() {
-            return existing;
+    pub(crate) async fn get(up: &Upstream) -> Option<Arc<Mux>> {
+        let key = format!("{} {}", up.name, up.url);
+        let slot = SHARED.with(|m| m.borrow_mut().entry(key).or_default().clone());
+        let mut current = slot.lock().await;
+        if let Some(mux) = current.as_ref().filter(|x| x.alive.load(Ordering::Relaxed)) {
+            return Some(mux.clone());
         }
-        let apis: Vec<&str> = {
-            let limits = &state.config.load().limits;
-            let allowed = |api: &str| api != "database" && crate::policy::check_call(limits, "login", api).is_ok();
-            API_SETS.iter().copied().filter(|a| allowed(a)).collect()
-        };
+        // Every API set, whatever the policy allows now: a reload may allow more, and sessions
+        // check the policy per call anyway. The node refuses the ones it does not enable.
+        let apis: Vec<&str> = API_SETS.iter().copied().filter(|a| *a != "database").collect();
         let connecting = bts_rpc::client::connect_websocket(up.url.as_str(), up.tls.as_ref());
         let mut ws = tokio::time::timeout(Duration::from_secs(5), connecting).await.ok()?.ok()?;
-        // Resolve every API set the policy allows, once, so no session ever registers an
-        // API object on this shared connection.
+        // Resolve the API sets once, so no session ever registers an API object on this shared
+        // connection.
         let mut api_ids = HashMap::from([("database".to_owned(), 0), ("login".to_owned(), 1)]);
         // All asked at once: one round trip however many API sets there are.
         for (i, api) in apis.iter().enumerate() {
@@ -111,7 +106,7 @@ impl Mux {
         let mux = Arc::new(Mux { tx, routes: Arc::default(), api_ids, alive: Arc::new(AtomicBool::new(true)) });
         tokio::spawn(run(ws, rx, mux.routes.clone(), mux.alive.clone(), up.name.clone()));
         tracing::debug!(upstream = %up.name, "shared upstream connection opened");
-        SHARED.with(|m| m.borrow_mut().insert(up.name.clone(), mux.clone()));
+        *current = Some(mux.clone());
         Some(mux)
     }
 

@@ -1,7 +1,8 @@
 //! A client WebSocket session, proxied message by message.
 //!
-//! The gateway terminates the client's socket and holds its own connection to the session's
-//! upstream. Each client frame's envelope is parsed (id, API, method) while its arguments stay
+//! The gateway terminates the client's socket and talks to the session's upstream through the
+//! worker thread's shared connection ([`crate::mux`]) until the session makes a call that
+//! creates state on the node; from then on through a connection of its own. Each client frame's envelope is parsed (id, API, method) while its arguments stay
 //! raw JSON; `login` and the API-id calls are answered locally with the session's own API ids,
 //! which are mapped to the upstream's; request ids and callback ids are rewritten to the
 //! session's own numbers and mapped back on the way out. That mapping is what lets failover
@@ -60,7 +61,7 @@ pub const CLOSE_GOING_AWAY: u16 = 1001;
 const HOUSEKEEPING: Duration = Duration::from_millis(250);
 
 /// Methods whose first argument is a callback id (bitsharesjs-ws `ChainWebSocket`).
-const CALLBACK_METHODS: &[&str] = &[
+pub(crate) const CALLBACK_METHODS: &[&str] = &[
     "set_subscribe_callback",
     "subscribe_to_market",
     "broadcast_transaction_with_callback",
@@ -271,9 +272,18 @@ pub async fn run(state: Arc<GatewayState>, mut client: WebSocket, ip: IpAddr) {
     let mut tried: Option<String> = None;
     for _ in 0..2 {
         let Some(up) = state.pool.select(tried.as_deref()) else { break };
-        if share && let Some(mux) = Mux::get(&up, &state).await {
-            connected = Some((up, None, Some(mux)));
-            break;
+        if share {
+            match Mux::get(&up).await {
+                Some(mux) => {
+                    connected = Some((up, None, Some(mux)));
+                    break;
+                }
+                None => {
+                    tracing::warn!(upstream = %up.name, "cannot open a shared connection to the upstream");
+                    tried = Some(up.name.clone());
+                    continue;
+                }
+            }
         }
         match connect(&up).await {
             Some(ws) => {
@@ -828,7 +838,7 @@ impl Session {
                 if shared {
                     if up.head() < self.seen_head {
                         behind.push(up.name.clone());
-                    } else if let Some(mux) = Mux::get(&up, &self.state).await {
+                    } else if let Some(mux) = Mux::get(&up).await {
                         break (up, None, Some(mux));
                     } else {
                         unreachable.push(up.name.clone());

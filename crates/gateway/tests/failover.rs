@@ -214,13 +214,8 @@ async fn a_subscribed_session_survives_twenty_failovers_on_the_same_socket() {
     assert_eq!(v["result"], s.devnet.chain_id().to_string());
     let head = c.head;
     c.until(10, "notices after the last move", |c| c.head > head).await;
-    let (_, metrics) = http(s.gateway.addr(), "GET", "/metrics", "").await;
-    let moved: f64 = metrics
-        .lines()
-        .find(|l| l.starts_with("bts_gateway_session_moves_total{outcome=\"moved\"}"))
-        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
-        .unwrap_or(0.0);
-    assert!(moved >= 20.0, "{metrics}");
+    let moved = sessions_moved(&s.gateway).await;
+    assert!(moved >= 20.0, "{moved} moves");
     assert_eq!(moves.len(), 20);
 }
 

@@ -167,11 +167,6 @@ async fn shared_sessions_move_when_their_node_fails() {
         assert_eq!(v["result"][0]["id"], format!("1.2.{i}"), "{v}");
     }
     assert_eq!(upstream_stats(&s.gateway, "node0").await["connections"], 0);
-    let (_, metrics) = http(s.gateway.addr(), "GET", "/metrics", "").await;
-    let moved: f64 = metrics
-        .lines()
-        .find(|l| l.starts_with("bts_gateway_session_moves_total{outcome=\"moved\"}"))
-        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
-        .unwrap_or(0.0);
-    assert!(moved >= on0 as f64, "{on0} sessions were on node0: {metrics}");
+    let moved = sessions_moved(&s.gateway).await;
+    assert!(moved >= on0 as f64, "{on0} sessions were on node0, {moved} moved");
 }

@@ -1,6 +1,7 @@
-//! A bounded load generator: N WebSocket connections, each sending M JSON-RPC calls one after
-//! another, with a total time limit. Loopback targets only, so a benchmark can never load a
-//! machine that is not ours.
+//! A bounded load generator: N WebSocket connections (`ws://`) or N keep-alive HTTP/1.1
+//! connections (`http://`, one JSON-RPC POST at a time), each sending M calls one after another,
+//! with a total time limit. Loopback targets only, so a benchmark can never load a machine that
+//! is not ours.
 
 use futures_util::{SinkExt, StreamExt};
 use serde::Serialize;
@@ -10,7 +11,7 @@ use tokio_tungstenite::tungstenite::Message;
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct LoadConfig {
-    /// `ws://127.0.0.1:port` (loopback only).
+    /// `ws://127.0.0.1:port` or `http://127.0.0.1:port` (loopback only).
     pub url: String,
     /// Concurrent connections.
     pub connections: usize,
@@ -74,6 +75,9 @@ pub async fn run(config: &LoadConfig) -> Result<LoadReport, LoadError> {
     if !is_loopback(&config.url) {
         return Err(LoadError::NotLoopback(config.url.clone()));
     }
+    if config.url.starts_with("http://") {
+        return run_http(config).await;
+    }
     // Open every connection first so the measured phase is only request traffic.
     let mut sockets = Vec::with_capacity(config.connections);
     for _ in 0..config.connections {
@@ -120,6 +124,15 @@ pub async fn run(config: &LoadConfig) -> Result<LoadReport, LoadError> {
             })
         })
         .collect();
+    Ok(report(config.connections, started, tasks).await)
+}
+
+/// Collects the connections' latencies into a report.
+async fn report(
+    connections: usize,
+    started: Instant,
+    tasks: Vec<tokio::task::JoinHandle<(Vec<Duration>, usize)>>,
+) -> LoadReport {
     let mut all = Vec::new();
     let mut failed = 0;
     for t in tasks {
@@ -133,15 +146,93 @@ pub async fn run(config: &LoadConfig) -> Result<LoadReport, LoadError> {
     let pct = |p: f64| {
         all.get(((all.len().saturating_sub(1)) as f64 * p).round() as usize).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
     };
-    Ok(LoadReport {
-        connections: config.connections,
+    LoadReport {
+        connections,
         completed: all.len(),
         failed,
         seconds,
         messages_per_second: all.len() as f64 / seconds.max(1e-9),
         p50_ms: pct(0.5),
         p99_ms: pct(0.99),
-    })
+    }
+}
+
+/// One HTTP/1.1 client connection (loopback, TCP_NODELAY).
+async fn http_connect(
+    authority: &str,
+) -> Result<hyper::client::conn::http1::SendRequest<http_body_util::Full<hyper::body::Bytes>>, String> {
+    let tcp = tokio::net::TcpStream::connect(authority).await.map_err(|e| e.to_string())?;
+    let _ = tcp.set_nodelay(true);
+    let (sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tcp)).await.map_err(|e| e.to_string())?;
+    tokio::spawn(connection);
+    Ok(sender)
+}
+
+/// The HTTP variant: per client, one JSON-RPC POST at a time over a keep-alive HTTP/1.1
+/// connection; when the server closes it after a response (a BitShares node does, every time),
+/// the client connects again and that connect counts in the call's latency, as it would for a
+/// real client.
+async fn run_http(config: &LoadConfig) -> Result<LoadReport, LoadError> {
+    use http_body_util::{BodyExt, Full};
+    use hyper::body::Bytes;
+    let authority = config.url.trim_start_matches("http://").split('/').next().unwrap_or("").to_owned();
+    let mut senders = Vec::with_capacity(config.connections);
+    for _ in 0..config.connections {
+        let sender =
+            http_connect(&authority).await.map_err(|reason| LoadError::Connect { url: config.url.clone(), reason })?;
+        senders.push(Some(sender));
+    }
+    let deadline = Instant::now() + config.timeout;
+    let started = Instant::now();
+    let tasks: Vec<_> = senders
+        .into_iter()
+        .map(|mut sender| {
+            let (method, params, n) = (config.method.clone(), config.params.clone(), config.messages_per_connection);
+            let authority = authority.clone();
+            tokio::spawn(async move {
+                let mut latencies = Vec::with_capacity(n);
+                let mut failed = 0;
+                for i in 0..n {
+                    let body = format!("{{\"id\":{i},\"method\":\"call\",\"params\":[0,\"{method}\",{params}]}}");
+                    let sent = Instant::now();
+                    let Ok(request) = hyper::Request::post("/")
+                        .header(hyper::header::HOST, &authority)
+                        .header(hyper::header::CONTENT_TYPE, "application/json")
+                        .body(Full::new(Bytes::from(body)))
+                    else {
+                        failed += 1;
+                        continue;
+                    };
+                    let call = async {
+                        let mut s = match sender.take() {
+                            Some(mut s) => match s.ready().await {
+                                Ok(()) => s,
+                                Err(_) => http_connect(&authority).await.ok()?,
+                            },
+                            None => http_connect(&authority).await.ok()?,
+                        };
+                        let response = s.send_request(request).await.ok()?;
+                        let ok = response.status().is_success();
+                        let body = response.into_body().collect().await.ok()?.to_bytes();
+                        sender = Some(s);
+                        Some(ok && body.windows(8).any(|w| w == b"\"result\""))
+                    };
+                    match tokio::time::timeout_at(deadline.into(), call).await {
+                        Ok(Some(true)) => latencies.push(sent.elapsed()),
+                        Ok(Some(false)) => failed += 1,
+                        // Cannot connect, or out of time: the rest of this client's calls fail.
+                        _ => {
+                            failed += n - i;
+                            break;
+                        }
+                    }
+                }
+                (latencies, failed)
+            })
+        })
+        .collect();
+    Ok(report(config.connections, started, tasks).await)
 }
 
 #[cfg(test)]

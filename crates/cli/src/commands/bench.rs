@@ -7,7 +7,8 @@ use std::time::Duration;
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// Target: ws://127.0.0.1:PORT (a node, HAProxy or the gateway). Loopback only.
+    /// Target: ws://127.0.0.1:PORT or http://127.0.0.1:PORT (a node, HAProxy or the gateway;
+    /// http:// sends one JSON-RPC POST at a time over a keep-alive connection). Loopback only.
     #[arg(long)]
     url: String,
     /// Concurrent connections.

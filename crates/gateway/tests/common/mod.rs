@@ -113,6 +113,17 @@ pub async fn set_faults(devnet: &Devnet, node: usize, body: Value) {
     assert_eq!(status, 200, "{text}");
 }
 
+/// Sessions moved to another upstream so far (`bts_gateway_session_moves_total{outcome="moved"}`).
+#[allow(dead_code)]
+pub async fn sessions_moved(gateway: &Gateway) -> f64 {
+    let (_, metrics) = http(gateway.addr(), "GET", "/metrics", "").await;
+    metrics
+        .lines()
+        .find(|l| l.starts_with("bts_gateway_session_moves_total{outcome=\"moved\"}"))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        .unwrap_or(0.0)
+}
+
 /// The gateway's view of one upstream from /stats.json.
 pub async fn upstream_stats(gateway: &Gateway, name: &str) -> Value {
     let (_, body) = http(gateway.addr(), "GET", "/stats.json", "").await;
