@@ -61,10 +61,10 @@ for proto in ws http; do
 printf "%-5s %-8s %6s %12s %10s %10s %14s\n" proto path conns "msgs/s" "p50 ms" "p99 ms" "proxy µs/msg"
 for conns in 1 64 512; do
   if [ $proto = ws ]; then
-    case $conns in 1) msgs=3000 ;; 64) msgs=150 ;; *) msgs=30 ;; esac
+    case $conns in 1) msgs=20000 ;; 64) msgs=300 ;; *) msgs=40 ;; esac
   else
     # Fewer: direct and HAProxy calls each leave a TCP connection in TIME_WAIT.
-    case $conns in 1) msgs=1000 ;; 64) msgs=50 ;; *) msgs=10 ;; esac
+    case $conns in 1) msgs=5000 ;; 64) msgs=60 ;; *) msgs=10 ;; esac
   fi
   for path in direct haproxy gateway; do
     case $path in direct) addr=$NODE ;; haproxy) addr=$HAPROXY ;; gateway) addr=$GATEWAY ;; esac
