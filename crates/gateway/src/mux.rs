@@ -29,7 +29,14 @@ use tokio_tungstenite::tungstenite::Message;
 /// first. `get_full_accounts` subscribes only where a callback is set, so it stays shared. A
 /// false positive (a name inside an argument) only costs an unneeded own connection.
 pub(crate) fn needs_own_connection(text: &str) -> bool {
-    JOURNALED.iter().chain(CALLBACK_METHODS).any(|m| *m != "get_full_accounts" && text.contains(m))
+    // Every such method name has one of these in it (a test checks): one or two scans per
+    // frame instead of one per name.
+    (text.contains("subscri") || text.contains("callback")) && stateful().any(|m| text.contains(m))
+}
+
+/// The methods [`needs_own_connection`] looks for.
+fn stateful() -> impl Iterator<Item = &'static str> {
+    JOURNALED.iter().chain(CALLBACK_METHODS).copied().filter(|m| *m != "get_full_accounts")
 }
 
 /// A shared connection without sessions for this long closes.
@@ -212,5 +219,10 @@ mod tests {
         assert!(needs_own_connection(r#"{"id":1,"method":"set_subscribe_callback","params":[5,true]}"#));
         assert!(!needs_own_connection(r#"{"id":1,"method":"call","params":[0,"get_objects",[["2.1.0"]]]}"#));
         assert!(!needs_own_connection(r#"{"id":1,"method":"call","params":[0,"get_full_accounts",[["a"],false]]}"#));
+        for m in stateful() {
+            assert!(m.contains("subscri") || m.contains("callback"), "{m} escapes the pre-filter");
+            assert!(needs_own_connection(&format!(r#"{{"id":1,"method":"call","params":[0,"{m}",[]]}}"#)), "{m}");
+        }
+        assert!(stateful().count() >= 8);
     }
 }

@@ -36,7 +36,7 @@ pub(crate) struct Workers {
 }
 
 /// How far a stop has gone.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Stop {
     Running,
     Graceful,
