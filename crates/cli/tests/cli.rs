@@ -219,20 +219,16 @@ fn spawn_service(args: &[&str]) -> (std::process::Child, Vec<String>) {
     (child, banner)
 }
 
+/// `bts-infra devnet` with `nodes` nodes, 1 s blocks, every port chosen by the OS.
+fn spawn_devnet(nodes: &str) -> (std::process::Child, Vec<String>) {
+    let any = "127.0.0.1:0";
+    spawn_service(&["devnet", "--nodes", nodes, "--block-interval", "1", "--listen", any, "--admin-listen", any])
+}
+
 #[test]
 fn devnet_prints_its_urls_serves_and_stops_on_sigterm() {
     use std::io::Read;
-    let (mut child, banner) = spawn_service(&[
-        "devnet",
-        "--nodes",
-        "2",
-        "--block-interval",
-        "1",
-        "--listen",
-        "127.0.0.1:0",
-        "--admin-listen",
-        "127.0.0.1:0",
-    ]);
+    let (mut child, banner) = spawn_devnet("2");
     let text = banner.join("\n");
     let chain_id = banner[0].strip_prefix("devnet chain id: ").unwrap().to_owned();
     let url = banner[1].split_whitespace().nth(2).unwrap().trim_start_matches("ws://").to_owned();
@@ -365,17 +361,7 @@ fn gateway_config_is_checked_with_the_key_named() {
 
 #[test]
 fn bench_loads_a_node_over_websocket_and_http_and_refuses_other_hosts() {
-    let (mut child, banner) = spawn_service(&[
-        "devnet",
-        "--nodes",
-        "1",
-        "--block-interval",
-        "1",
-        "--listen",
-        "127.0.0.1:0",
-        "--admin-listen",
-        "127.0.0.1:0",
-    ]);
+    let (mut child, banner) = spawn_devnet("1");
     let ws = banner[1].split_whitespace().nth(2).unwrap().to_owned();
     let http = ws.replace("ws://", "http://");
     for url in [&ws, &http] {
