@@ -7,6 +7,8 @@
 //! on loopback the per-message system calls are most of the cost, on both sides (BENCHMARKS.md).
 //! The node also holds one connection per worker instead of one per client.
 //!
+//! HTTP requests use the same connections ([`call`]).
+//!
 //! A session leaves the shared connection for its own the moment it makes a call that creates
 //! state on the node ([`needs_own_connection`]) and keeps that one; see [`crate::session`].
 
@@ -15,7 +17,10 @@ use crate::policy::API_SETS;
 use crate::pool::Upstream;
 use crate::session::CALLBACK_METHODS;
 use crate::session::Event;
+use bts_rpc::ClientError;
+use bts_rpc::wire::{ApiRef, RpcError};
 use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -130,6 +135,56 @@ impl Mux {
     /// Queues a frame; false when the connection is gone.
     pub(crate) fn send(&self, frame: Message) -> bool {
         self.alive.load(Ordering::Relaxed) && self.tx.send(frame).is_ok()
+    }
+}
+
+/// Removes a one-call route when the call ends, however it ends (answered, timed out, dropped).
+struct Route<'a> {
+    mux: &'a Mux,
+    slot: u32,
+}
+
+impl Drop for Route<'_> {
+    fn drop(&mut self) {
+        self.mux.leave(self.slot);
+    }
+}
+
+/// One call for the HTTP path over this thread's shared connection to `up` — the connection
+/// WebSocket sessions use, so an HTTP request never crosses to another thread or opens a
+/// connection of its own. An API set the shared connection has no id for goes over the
+/// upstream's own client instead (the node then answers with its error).
+pub(crate) async fn call(up: &Upstream, api: &str, method: &str, args: &Value) -> Result<Value, ClientError> {
+    let lost = || ClientError::Disconnected { url: up.url.clone(), method: method.to_owned() };
+    let Some(mux) = Mux::get(up).await else {
+        return Err(ClientError::Connect { url: up.url.clone(), reason: "no shared connection".into() });
+    };
+    let Some(api_id) = mux.api_ids.get(api).copied() else {
+        return up.data.call(ApiRef::Name(api.to_owned()), method, args.clone()).await;
+    };
+    let slot = crate::session::next_slot();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    mux.join(slot, tx);
+    let _route = Route { mux: &mux, slot };
+    let id = (u64::from(slot) << 32) | 1;
+    let frame = format!("{{\"id\":{id},\"method\":\"call\",\"params\":[{api_id},{},{args}]}}", Value::from(method));
+    if !mux.send(Message::text(frame)) {
+        return Err(lost());
+    }
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        #[serde(default)]
+        result: Option<Value>,
+        #[serde(default)]
+        error: Option<RpcError>,
+    }
+    match rx.recv().await {
+        Some(Event::Upstream(text)) => match serde_json::from_str::<Answer>(text.as_str()) {
+            Ok(Answer { error: Some(e), .. }) => Err(ClientError::Rpc(e)),
+            Ok(Answer { result, .. }) => Ok(result.unwrap_or(Value::Null)),
+            Err(e) => Err(ClientError::Protocol(format!("unparsable answer from {}: {e}", up.name))),
+        },
+        _ => Err(lost()),
     }
 }
 

@@ -138,6 +138,9 @@ async fn forward_http(
 ) -> (Result<Value, RpcError>, u32) {
     let retry = idempotent(api, method);
     let timeout = Duration::from_millis(limits.request_timeout_ms);
+    // Over this worker thread's shared connection (as WebSocket sessions), or the upstream's
+    // gateway-wide client when sharing is off.
+    let share = state.config.load().sessions.share_connections;
     let mut excluded: Option<String> = None;
     for attempt in 0..2 {
         let Some(up) = state.pool.select(excluded.as_deref()) else {
@@ -145,7 +148,14 @@ async fn forward_http(
         };
         up.outstanding.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
-        let r = tokio::time::timeout(timeout, up.data.call(ApiRef::Name(api.to_owned()), method, args.clone())).await;
+        let call = async {
+            if share {
+                crate::mux::call(&up, api, method, &args).await
+            } else {
+                up.data.call(ApiRef::Name(api.to_owned()), method, args.clone()).await
+            }
+        };
+        let r = tokio::time::timeout(timeout, call).await;
         up.outstanding.fetch_sub(1, Ordering::Relaxed);
         match r {
             Ok(Ok(v)) => {

@@ -39,6 +39,11 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 /// a shared connection find their session.
 static NEXT_SLOT: AtomicU32 = AtomicU32::new(1);
 
+/// A fresh session number (also used for one-off HTTP calls on a shared connection).
+pub(crate) fn next_slot() -> u32 {
+    NEXT_SLOT.fetch_add(1, Ordering::Relaxed)
+}
+
 /// What reaches a session besides its sockets' frames.
 pub enum Event {
     /// A coalesced cache answer (or the order to fetch after all).
@@ -267,7 +272,7 @@ pub async fn run(state: Arc<GatewayState>, mut client: WebSocket, ip: IpAddr) {
     // it talks through the thread's shared connection to that upstream.
     let share = state.config.load().sessions.share_connections;
     let (inbox, mut events) = tokio::sync::mpsc::unbounded_channel();
-    let slot = NEXT_SLOT.fetch_add(1, Ordering::Relaxed);
+    let slot = next_slot();
     let mut connected = None;
     let mut tried: Option<String> = None;
     for _ in 0..2 {
