@@ -63,8 +63,13 @@ pub(crate) struct Mux {
     alive: Arc<AtomicBool>,
 }
 
-/// A thread's shared connection to one upstream, or none yet (or a closed one).
-type Slot = Arc<tokio::sync::Mutex<Option<Arc<Mux>>>>;
+/// A thread's shared connection to one upstream (none yet, or a closed one), and when opening
+/// one last failed.
+type Slot = Arc<tokio::sync::Mutex<(Option<Arc<Mux>>, Option<std::time::Instant>)>>;
+
+/// After a failed attempt to open a shared connection, callers fail at once for this long
+/// instead of queueing behind one connect timeout after another (a blackholed node).
+const RETRY_AFTER: Duration = Duration::from_secs(1);
 
 thread_local! {
     /// This worker thread's shared connections, by upstream name and URL (a reload may point a
@@ -74,51 +79,27 @@ thread_local! {
 }
 
 impl Mux {
-    /// This thread's shared connection to `up`, opened when there is none (5 s limit).
+    /// This thread's shared connection to `up`, opened when there is none (5 s limit each for
+    /// connecting and for resolving the API sets).
     pub(crate) async fn get(up: &Upstream) -> Option<Arc<Mux>> {
         let key = format!("{} {}", up.name, up.url);
         let slot = SHARED.with(|m| m.borrow_mut().entry(key).or_default().clone());
         let mut current = slot.lock().await;
-        if let Some(mux) = current.as_ref().filter(|x| x.alive.load(Ordering::Relaxed)) {
+        if let Some(mux) = current.0.as_ref().filter(|x| x.alive.load(Ordering::Relaxed)) {
             return Some(mux.clone());
         }
-        // Every API set, whatever the policy allows now: a reload may allow more, and sessions
-        // check the policy per call anyway. The node refuses the ones it does not enable.
-        let apis: Vec<&str> = API_SETS.iter().copied().filter(|a| *a != "database").collect();
-        let connecting = bts_rpc::client::connect_websocket(up.url.as_str(), up.tls.as_ref());
-        let mut ws = tokio::time::timeout(Duration::from_secs(5), connecting).await.ok()?.ok()?;
-        // Resolve the API sets once, so no session ever registers an API object on this shared
-        // connection.
-        let mut api_ids = HashMap::from([("database".to_owned(), 0), ("login".to_owned(), 1)]);
-        // All asked at once: one round trip however many API sets there are.
-        for (i, api) in apis.iter().enumerate() {
-            let ask = format!("{{\"id\":{i},\"method\":\"call\",\"params\":[1,\"{api}\",[]]}}");
-            ws.feed(Message::text(ask)).await.ok()?;
-        }
-        ws.flush().await.ok()?;
-        let answers = async {
-            let mut left = apis.len();
-            while left > 0
-                && let Some(Ok(m)) = ws.next().await
-            {
-                let Message::Text(t) = m else { continue };
-                let Ok(v) = serde_json::from_str::<serde_json::Value>(t.as_str()) else { continue };
-                let Some(api) = v["id"].as_u64().and_then(|i| apis.get(usize::try_from(i).ok()?)) else { continue };
-                left -= 1;
-                if let Some(id) = v["result"].as_u64() {
-                    api_ids.insert((*api).to_owned(), id);
-                }
-            }
-            left == 0
-        };
-        if !tokio::time::timeout(Duration::from_secs(5), answers).await.unwrap_or(false) {
+        if current.1.is_some_and(|t| t.elapsed() < RETRY_AFTER) {
             return None;
         }
+        let Some((ws, api_ids)) = open(up).await else {
+            current.1 = Some(std::time::Instant::now());
+            return None;
+        };
         let (tx, rx) = mpsc::unbounded_channel();
         let mux = Arc::new(Mux { tx, routes: Arc::default(), api_ids, alive: Arc::new(AtomicBool::new(true)) });
         tokio::spawn(run(ws, rx, mux.routes.clone(), mux.alive.clone(), up.name.clone()));
         tracing::debug!(upstream = %up.name, "shared upstream connection opened");
-        *current = Some(mux.clone());
+        *current = (Some(mux.clone()), None);
         Some(mux)
     }
 
@@ -136,6 +117,39 @@ impl Mux {
     pub(crate) fn send(&self, frame: Message) -> bool {
         self.alive.load(Ordering::Relaxed) && self.tx.send(frame).is_ok()
     }
+}
+
+/// Connects to `up` and resolves every API set once, so no session ever registers an API object
+/// on the shared connection — whatever the policy allows now: a reload may allow more, and
+/// sessions check the policy per call anyway. The node refuses the sets it does not enable.
+async fn open(up: &Upstream) -> Option<(crate::session::UpstreamSocket, HashMap<String, u64>)> {
+    let apis: Vec<&str> = API_SETS.iter().copied().filter(|a| *a != "database").collect();
+    let connecting = bts_rpc::client::connect_websocket(up.url.as_str(), up.tls.as_ref());
+    let mut ws = tokio::time::timeout(Duration::from_secs(5), connecting).await.ok()?.ok()?;
+    let mut api_ids = HashMap::from([("database".to_owned(), 0), ("login".to_owned(), 1)]);
+    // All asked at once: one round trip however many API sets there are.
+    for (i, api) in apis.iter().enumerate() {
+        let ask = format!("{{\"id\":{i},\"method\":\"call\",\"params\":[1,\"{api}\",[]]}}");
+        ws.feed(Message::text(ask)).await.ok()?;
+    }
+    ws.flush().await.ok()?;
+    let answers = async {
+        let mut left = apis.len();
+        while left > 0
+            && let Some(Ok(m)) = ws.next().await
+        {
+            let Message::Text(t) = m else { continue };
+            let Ok(v) = serde_json::from_str::<Value>(t.as_str()) else { continue };
+            let Some(api) = v["id"].as_u64().and_then(|i| apis.get(usize::try_from(i).ok()?)) else { continue };
+            left -= 1;
+            if let Some(id) = v["result"].as_u64() {
+                api_ids.insert((*api).to_owned(), id);
+            }
+        }
+        left == 0
+    };
+    tokio::time::timeout(Duration::from_secs(5), answers).await.unwrap_or(false).then_some(())?;
+    Some((ws, api_ids))
 }
 
 /// Removes a one-call route when the call ends, however it ends (answered, timed out, dropped).
