@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use bts_protocol::{ChainId, SignedTransaction, TransactionId};
 use bts_rpc::FcException;
 use bts_rpc::wire::{self, Request, RpcError};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 use std::collections::{HashMap, VecDeque};
@@ -362,11 +362,8 @@ async fn websocket_session(endpoint: Arc<Endpoint>, socket: WebSocket) {
         // Answers that queued up while the socket was busy go out in one write.
         let mut batch = Vec::new();
         while out_rx.recv_many(&mut batch, 64).await > 0 {
-            let mut ok = true;
-            for text in batch.drain(..) {
-                ok &= sink.feed(Message::Text(text.into())).await.is_ok();
-            }
-            if !ok || sink.flush().await.is_err() {
+            let frames = batch.drain(..).map(|text| Message::Text(text.into()));
+            if bts_rpc::client::send_batch(&mut sink, frames).await.is_err() {
                 break;
             }
         }

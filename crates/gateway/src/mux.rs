@@ -21,6 +21,7 @@ use bts_rpc::ClientError;
 use bts_rpc::wire::{ApiRef, RpcError};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
+use serde_json::value::RawValue;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -35,8 +36,10 @@ use tokio_tungstenite::tungstenite::Message;
 /// false positive (a name inside an argument) only costs an unneeded own connection.
 pub(crate) fn needs_own_connection(text: &str) -> bool {
     // Every such method name has one of these in it (a test checks): one or two scans per
-    // frame instead of one per name.
-    (text.contains("subscri") || text.contains("callback")) && stateful().any(|m| text.contains(m))
+    // frame, with searchers built once, instead of one per name.
+    static PRE: std::sync::LazyLock<[memchr::memmem::Finder<'static>; 2]> =
+        std::sync::LazyLock::new(|| [memchr::memmem::Finder::new("subscri"), memchr::memmem::Finder::new("callback")]);
+    PRE.iter().any(|f| f.find(text.as_bytes()).is_some()) && stateful().any(|m| text.contains(m))
 }
 
 /// The methods [`needs_own_connection`] looks for.
@@ -44,7 +47,7 @@ fn stateful() -> impl Iterator<Item = &'static str> {
     JOURNALED.iter().chain(CALLBACK_METHODS).copied().filter(|m| *m != "get_full_accounts")
 }
 
-/// A shared connection without sessions for this long closes.
+/// A shared connection without sessions for this long (checked every sixth of it) closes.
 const IDLE: Duration = Duration::from_secs(30);
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -128,11 +131,12 @@ async fn open(up: &Upstream) -> Option<(crate::session::UpstreamSocket, HashMap<
     let mut ws = tokio::time::timeout(Duration::from_secs(5), connecting).await.ok()?.ok()?;
     let mut api_ids = HashMap::from([("database".to_owned(), 0), ("login".to_owned(), 1)]);
     // All asked at once: one round trip however many API sets there are.
-    for (i, api) in apis.iter().enumerate() {
-        let ask = format!("{{\"id\":{i},\"method\":\"call\",\"params\":[1,\"{api}\",[]]}}");
-        ws.feed(Message::text(ask)).await.ok()?;
-    }
-    ws.flush().await.ok()?;
+    let asks = apis
+        .iter()
+        .enumerate()
+        .map(|(i, api)| Message::text(format!("{{\"id\":{i},\"method\":\"call\",\"params\":[1,\"{api}\",[]]}}")))
+        .collect::<Vec<_>>();
+    bts_rpc::client::send_batch(&mut ws, asks).await.ok()?;
     let answers = async {
         let mut left = apis.len();
         while left > 0
@@ -168,34 +172,47 @@ impl Drop for Route<'_> {
 /// WebSocket sessions use, so an HTTP request never crosses to another thread or opens a
 /// connection of its own. An API set the shared connection has no id for goes over the
 /// upstream's own client instead (the node then answers with its error).
-pub(crate) async fn call(up: &Upstream, api: &str, method: &str, args: &Value) -> Result<Value, ClientError> {
+/// The answer's `result` comes back as the node's JSON text, checked to be one JSON value (so
+/// it cannot add keys to the response it is placed in) but not rebuilt.
+pub(crate) async fn call(
+    up: &Upstream,
+    api: &str,
+    method: &str,
+    args: &RawValue,
+) -> Result<Box<RawValue>, ClientError> {
     let lost = || ClientError::Disconnected { url: up.url.clone(), method: method.to_owned() };
     let Some(mux) = Mux::get(up).await else {
         return Err(ClientError::Connect { url: up.url.clone(), reason: "no shared connection".into() });
     };
     let Some(api_id) = mux.api_ids.get(api).copied() else {
-        return up.data.call(ApiRef::Name(api.to_owned()), method, args.clone()).await;
+        let args: Value = serde_json::from_str(args.get()).map_err(|e| ClientError::Protocol(e.to_string()))?;
+        let v = up.data.call(ApiRef::Name(api.to_owned()), method, args).await?;
+        return serde_json::value::to_raw_value(&v).map_err(|e| ClientError::Protocol(e.to_string()));
     };
     let slot = crate::session::next_slot();
     let (tx, mut rx) = mpsc::unbounded_channel();
     mux.join(slot, tx);
     let _route = Route { mux: &mux, slot };
     let id = (u64::from(slot) << 32) | 1;
-    let frame = format!("{{\"id\":{id},\"method\":\"call\",\"params\":[{api_id},{},{args}]}}", Value::from(method));
+    let frame =
+        format!("{{\"id\":{id},\"method\":\"call\",\"params\":[{api_id},{},{}]}}", Value::from(method), args.get());
     if !mux.send(Message::text(frame)) {
         return Err(lost());
     }
     #[derive(serde::Deserialize)]
-    struct Answer {
-        #[serde(default)]
-        result: Option<Value>,
+    struct Answer<'a> {
+        #[serde(borrow, default)]
+        result: Option<&'a RawValue>,
         #[serde(default)]
         error: Option<RpcError>,
     }
     match rx.recv().await {
-        Some(Event::Upstream(text)) => match serde_json::from_str::<Answer>(text.as_str()) {
+        Some(Event::Upstream(text)) => match serde_json::from_str::<Answer<'_>>(text.as_str()) {
             Ok(Answer { error: Some(e), .. }) => Err(ClientError::Rpc(e)),
-            Ok(Answer { result, .. }) => Ok(result.unwrap_or(Value::Null)),
+            Ok(Answer { result: Some(r), .. }) => Ok(r.to_owned()),
+            Ok(Answer { result: None, .. }) => {
+                serde_json::value::to_raw_value(&Value::Null).map_err(|e| ClientError::Protocol(e.to_string()))
+            }
             Err(e) => Err(ClientError::Protocol(format!("unparsable answer from {}: {e}", up.name))),
         },
         _ => Err(lost()),
@@ -219,17 +236,17 @@ async fn run(
     upstream: String,
 ) {
     let mut batch = Vec::new();
+    // Checked now and then rather than a timer per loop turn: this loop runs once per message.
+    let mut idle_check = tokio::time::interval(IDLE / 6);
+    idle_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut empty_since: Option<std::time::Instant> = None;
     loop {
         tokio::select! {
             n = rx.recv_many(&mut batch, 256) => {
                 if n == 0 {
                     break;
                 }
-                let mut ok = true;
-                for m in batch.drain(..) {
-                    ok &= ws.feed(m).await.is_ok();
-                }
-                if !ok || ws.flush().await.is_err() {
+                if bts_rpc::client::send_batch(&mut ws, batch.drain(..)).await.is_err() {
                     break;
                 }
             }
@@ -252,8 +269,10 @@ async fn run(
                 Some(Ok(_)) => {}
             },
             // No session for a while: close (the next session opens a new one).
-            _ = tokio::time::sleep(IDLE), if lock(&routes).is_empty() => {
-                if lock(&routes).is_empty() {
+            _ = idle_check.tick() => {
+                if !lock(&routes).is_empty() {
+                    empty_since = None;
+                } else if empty_since.get_or_insert_with(std::time::Instant::now).elapsed() >= IDLE {
                     break;
                 }
             }

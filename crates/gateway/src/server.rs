@@ -11,6 +11,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use bts_rpc::wire::{self, ApiRef, Request, RpcError};
 use bts_rpc::{ClientError, FcException};
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -133,9 +134,9 @@ async fn forward_http(
     state: &GatewayState,
     api: &str,
     method: &str,
-    args: Value,
+    args: &RawValue,
     limits: &crate::config::LimitsConfig,
-) -> (Result<Value, RpcError>, u32) {
+) -> (Result<Box<RawValue>, RpcError>, u32) {
     let retry = idempotent(api, method);
     let timeout = Duration::from_millis(limits.request_timeout_ms);
     // Over this worker thread's shared connection (as WebSocket sessions), or the upstream's
@@ -150,9 +151,11 @@ async fn forward_http(
         let started = Instant::now();
         let call = async {
             if share {
-                crate::mux::call(&up, api, method, &args).await
+                crate::mux::call(&up, api, method, args).await
             } else {
-                up.data.call(ApiRef::Name(api.to_owned()), method, args.clone()).await
+                let args: Value = serde_json::from_str(args.get()).map_err(|e| ClientError::Protocol(e.to_string()))?;
+                let v = up.data.call(ApiRef::Name(api.to_owned()), method, args).await?;
+                serde_json::value::to_raw_value(&v).map_err(|e| ClientError::Protocol(e.to_string()))
             }
         };
         let r = tokio::time::timeout(timeout, call).await;
@@ -183,6 +186,11 @@ async fn forward_http(
         }
     }
     (Err(RpcError::plain(-32000, "no healthy upstream")), 0)
+}
+
+/// A result held as JSON text (the node's own or the cache's), checked to be one JSON value.
+fn raw(text: &str) -> Result<Box<RawValue>, RpcError> {
+    RawValue::from_string(text.to_owned()).map_err(|_| RpcError::parse_error())
 }
 
 /// Whether a node error says it already has the transaction.
@@ -271,32 +279,33 @@ async fn http_call(
             ApiRef::Name(n) => n.clone(),
         };
         if api == "login" && call.method == "login" {
-            return Ok(json!(true));
+            return raw("true");
         }
         crate::policy::check_call(limits, &api, &call.method)?;
-        let args: Value = serde_json::from_str(call.args.get()).map_err(|_| RpcError::parse_error())?;
         let fanout = state.config.load().broadcasts.fanout;
         if fanout > 1
             && api == "network_broadcast"
             && matches!(call.method.as_str(), "broadcast_transaction" | "broadcast_transaction_synchronous")
         {
-            return fan_out_http(state, &call.method, args, fanout, limits).await;
+            let args: Value = serde_json::from_str(call.args.get()).map_err(|_| RpcError::parse_error())?;
+            let v = fan_out_http(state, &call.method, args, fanout, limits).await?;
+            return serde_json::value::to_raw_value(&v).map_err(|_| RpcError::parse_error());
         }
         let cacheable = (api == "database" && state.cache.enabled())
             .then(|| crate::cache::classify(&call.method, call.args.get()))
             .flatten();
         let Some((key, rule)) = cacheable else {
-            return forward_http(state, &api, &call.method, args, limits).await.0;
+            return forward_http(state, &api, &call.method, &call.args, limits).await.0;
         };
         use crate::cache::{Lookup, Outcome, Waiter};
         let (tx, rx) = tokio::sync::oneshot::channel();
         let lead = match state.cache.lookup(&key, || Waiter::Http(tx)) {
-            Lookup::Hit(v) => return serde_json::from_str(&v).map_err(|_| RpcError::parse_error()),
+            Lookup::Hit(v) => return raw(&v),
             Lookup::Lead => true,
             Lookup::Follow => {
                 let waited = tokio::time::timeout(Duration::from_millis(limits.request_timeout_ms), rx).await;
                 match waited {
-                    Ok(Ok(Outcome::Result(v))) => return serde_json::from_str(&v).map_err(|_| RpcError::parse_error()),
+                    Ok(Ok(Outcome::Result(v))) => return raw(&v),
                     Ok(Ok(Outcome::Error(e))) => {
                         return Err(serde_json::from_str(&e).unwrap_or_else(|_| RpcError::plain(-32000, e.to_string())));
                     }
@@ -305,10 +314,10 @@ async fn http_call(
                 }
             }
         };
-        let (result, lib) = forward_http(state, &api, &call.method, args, limits).await;
+        let (result, lib) = forward_http(state, &api, &call.method, &call.args, limits).await;
         if lead {
             let outcome = match &result {
-                Ok(v) => Outcome::Result(v.to_string().into()),
+                Ok(v) => Outcome::Result(v.get().into()),
                 Err(_) => Outcome::Retry,
             };
             state.cache.complete(&key, rule, outcome, lib);
@@ -320,10 +329,7 @@ async fn http_call(
         return StatusCode::NO_CONTENT.into_response();
     };
     match result {
-        Ok(v) => {
-            let raw = serde_json::value::to_raw_value(&v).unwrap_or_default();
-            ([(header::CONTENT_TYPE, "application/json")], wire::result_response(&id, true, &raw)).into_response()
-        }
+        Ok(v) => ([(header::CONTENT_TYPE, "application/json")], wire::result_response(&id, true, &v)).into_response(),
         Err(e) => {
             let status = match e.code {
                 wire::INTERNAL_ERROR => StatusCode::INTERNAL_SERVER_ERROR,

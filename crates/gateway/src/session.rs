@@ -21,6 +21,7 @@ use crate::policy::API_SETS;
 use crate::pool::Upstream;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use bts_rpc::FcException;
+use bts_rpc::client::send_batch;
 use bts_rpc::wire::{self, ApiRef, Request, RpcError};
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
@@ -349,10 +350,7 @@ pub async fn run(state: Arc<GatewayState>, mut client: WebSocket, ip: IpAddr) {
         if !session.to_upstream.is_empty() {
             let mut ok = true;
             if let Some(ws) = up.as_mut() {
-                for m in session.to_upstream.drain(..) {
-                    ok &= ws.feed(m).await.is_ok();
-                }
-                ok = ok && ws.flush().await.is_ok();
+                ok = send_batch(ws, session.to_upstream.drain(..)).await.is_ok();
             } else if let Some(mux) = &session.shared {
                 for m in session.to_upstream.drain(..) {
                     ok &= mux.send(m);
@@ -362,14 +360,8 @@ pub async fn run(state: Arc<GatewayState>, mut client: WebSocket, ip: IpAddr) {
                 turn = Turn::Move(format!("upstream {} connection lost", session.upstream.name));
             }
         }
-        if !session.to_client.is_empty() {
-            let mut ok = true;
-            for m in session.to_client.drain(..) {
-                ok &= client.feed(m).await.is_ok();
-            }
-            if !ok || client.flush().await.is_err() {
-                break None;
-            }
+        if !session.to_client.is_empty() && send_batch(&mut client, session.to_client.drain(..)).await.is_err() {
+            break None;
         }
         if matches!(turn, Turn::Continue) {
             turn = tokio::select! {
@@ -477,14 +469,10 @@ pub async fn run(state: Arc<GatewayState>, mut client: WebSocket, ip: IpAddr) {
             },
         }
     };
-    for m in session.to_client.drain(..) {
-        let _ = client.feed(m).await;
-    }
-    if let Some(frame) = end {
+    if let Some(frame) = &end {
         tracing::debug!(upstream = %session.upstream.name, %ip, ?frame, "closing client session");
-        let _ = client.feed(frame).await;
     }
-    let _ = client.flush().await;
+    let _ = send_batch(&mut client, session.to_client.drain(..).chain(end)).await;
     let _ = client.close().await;
     if let Some(mut ws) = up {
         let _ = ws.close(None).await;

@@ -170,3 +170,30 @@ async fn shared_sessions_move_when_their_node_fails() {
     let moved = sessions_moved(&s.gateway).await;
     assert!(moved >= on0 as f64, "{on0} sessions were on node0, {moved} moved");
 }
+
+/// An HTTP request's `result` is the node's JSON text itself (checked, not rebuilt): the same
+/// bytes as the node's own HTTP answer, over the shared connection, from the cache, and with
+/// sharing off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_results_are_the_nodes_json_text() {
+    let bodies = [
+        // Not cached: forwarded to the node.
+        r#"{"id":7,"jsonrpc":"2.0","method":"call","params":[0,"get_objects",[["1.2.0","2.0.0","1.3.0"]]]}"#,
+        r#"{"id":"x","jsonrpc":"2.0","method":"call","params":["database","get_account_by_name",["init0"]]}"#,
+        // Cached after the first answer (asked twice below).
+        r#"{"id":8,"jsonrpc":"2.0","method":"call","params":[0,"get_chain_properties",[]]}"#,
+    ];
+    for share in [true, false] {
+        let s = setup_with(1, |c| c.sessions.share_connections = share).await;
+        let node: std::net::SocketAddr = s.devnet.endpoints()[0].addr();
+        for body in bodies {
+            let (status, direct) = http(node, "POST", "/", body).await;
+            assert_eq!(status, 200, "{direct}");
+            for _ in 0..2 {
+                let (status, through) = http(s.gateway.addr(), "POST", "/", body).await;
+                assert_eq!(status, 200, "{through}");
+                assert_eq!(through, direct, "share_connections = {share}");
+            }
+        }
+    }
+}

@@ -263,6 +263,19 @@ impl WsClient {
 /// JSON-RPC messages; larger messages still arrive, over several reads.
 pub const READ_BUFFER_BYTES: usize = 8 * 1024;
 
+/// Sends `frames` and flushes once, so frames that queued up while the socket was busy leave
+/// in one write (one system call on each side instead of one per frame). Stops at the first
+/// failure: the connection is gone then, and so are the frames after it.
+pub async fn send_batch<S, M>(sink: &mut S, frames: impl IntoIterator<Item = M>) -> Result<(), S::Error>
+where
+    S: futures_util::Sink<M> + Unpin,
+{
+    for frame in frames {
+        sink.feed(frame).await?;
+    }
+    sink.flush().await
+}
+
 /// Opens a client WebSocket with the project's buffer settings.
 pub async fn connect_websocket(
     url: &str,
