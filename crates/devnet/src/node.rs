@@ -5,7 +5,7 @@ use crate::api::{self, Outcome, Session};
 use crate::chain::{BlockApplied, Chain, Pending};
 use crate::faults::{Faults, FaultsPatch};
 use axum::extract::State;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
+use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bts_protocol::{ChainId, SignedTransaction, TransactionId};
@@ -375,34 +375,27 @@ async fn websocket_session(endpoint: Arc<Endpoint>, socket: WebSocket) {
     let mut queue: VecDeque<Arc<BlockApplied>> = VecDeque::new();
     let mut sync_waiters: HashMap<TransactionId, Vec<SyncWaiter>> = HashMap::new();
     let mut tick = tokio::time::interval(Duration::from_millis(200));
+    // Calls held back by the latency fault, each until its own deadline: witness_node handles
+    // every message of a connection in its own task, so one slow call does not hold up the
+    // calls behind it (a gateway's shared connection carries many clients' calls).
+    let mut delayed: VecDeque<(tokio::time::Instant, Utf8Bytes)> = VecDeque::new();
+    let mut delay = std::pin::pin!(tokio::time::sleep(Duration::ZERO));
     tracing::debug!(endpoint = endpoint.index, "websocket session opened");
     loop {
         tokio::select! {
             frame = stream.next() => match frame {
                 Some(Ok(Message::Text(text))) => {
                     let latency = endpoint.latency();
-                    if !latency.is_zero() {
-                        // A drop during the injected delay cuts the call off, as a crash would.
-                        tokio::select! {
-                            _ = tokio::time::sleep(latency) => {}
-                            _ = drop_rx.changed() => {
-                                writer.abort();
-                                return;
-                            }
-                        }
-                    }
-                    if let Some((txid, waiter)) = answer_frame(&endpoint, &mut session, text.as_str(), &out_tx) {
-                        let included = endpoint.chain().inclusion(&txid);
-                        match included {
-                            Some(_) => {
-                                // Already in a block (possible only with a tiny block interval).
-                                let v = {
-                                    let chain = endpoint.chain();
-                                    chain.inclusion(&txid).map(|(b, i)| json!({"id": txid, "block_num": b, "trx_num": i, "trx": chain.block(b).and_then(|x| x.transactions.get(i).cloned())}))
-                                };
-                                send_result(&out_tx, &waiter.id, waiter.jsonrpc, v.unwrap_or(Value::Null));
-                            }
-                            None => sync_waiters.entry(txid).or_default().push(waiter),
+                    if latency.is_zero() {
+                        answer_text(&endpoint, &mut session, text.as_str(), &out_tx, &mut sync_waiters);
+                    } else {
+                        // Kept in deadline order (arrival order among equal delays). A drop while
+                        // calls wait cuts them off, as a crash would.
+                        let due = tokio::time::Instant::now() + latency;
+                        let at = delayed.partition_point(|(d, _)| *d <= due);
+                        delayed.insert(at, (due, text));
+                        if at == 0 {
+                            delay.as_mut().reset(due);
                         }
                     }
                 }
@@ -429,6 +422,16 @@ async fn websocket_session(endpoint: Arc<Endpoint>, socket: WebSocket) {
                     let _ = out_tx.send(wire::notice(cb, &json!([tx.as_ref()])));
                 }
             }
+            () = &mut delay, if !delayed.is_empty() => {
+                let now = tokio::time::Instant::now();
+                while delayed.front().is_some_and(|(due, _)| *due <= now) {
+                    let Some((_, text)) = delayed.pop_front() else { break };
+                    answer_text(&endpoint, &mut session, text.as_str(), &out_tx, &mut sync_waiters);
+                }
+                if let Some((due, _)) = delayed.front() {
+                    delay.as_mut().reset(*due);
+                }
+            }
             _ = tick.tick() => deliver_events(&endpoint, &mut session, &mut queue, &mut sync_waiters, &out_tx),
             _ = drop_rx.changed() => {
                 tracing::debug!(endpoint = endpoint.index, "dropping websocket session (fault injection)");
@@ -444,6 +447,29 @@ async fn websocket_session(endpoint: Arc<Endpoint>, socket: WebSocket) {
 fn send_result(out: &mpsc::UnboundedSender<String>, id: &Value, jsonrpc: bool, v: Value) {
     let raw = serde_json::value::to_raw_value(&v).unwrap_or_default();
     let _ = out.send(wire::result_response(id, jsonrpc, &raw));
+}
+
+/// Answers one text frame; a `broadcast_transaction_synchronous` answer waits for its block
+/// (in `sync_waiters`) unless the transaction is in one already.
+fn answer_text(
+    endpoint: &Endpoint,
+    session: &mut Session,
+    text: &str,
+    out: &mpsc::UnboundedSender<String>,
+    sync_waiters: &mut HashMap<TransactionId, Vec<SyncWaiter>>,
+) {
+    let Some((txid, waiter)) = answer_frame(endpoint, session, text, out) else { return };
+    let included = {
+        let chain = endpoint.chain();
+        chain.inclusion(&txid).map(|(b, i)| {
+            json!({"id": txid, "block_num": b, "trx_num": i, "trx": chain.block(b).and_then(|x| x.transactions.get(i).cloned())})
+        })
+    };
+    match included {
+        // Already in a block (possible only with a tiny block interval).
+        Some(v) => send_result(out, &waiter.id, waiter.jsonrpc, v),
+        None => sync_waiters.entry(txid).or_default().push(waiter),
+    }
 }
 
 /// Answers one text frame; returns a sync-broadcast waiter when the answer must wait.

@@ -57,6 +57,34 @@ async fn latency_errors_and_wrong_chain_id() {
     assert!(t.elapsed() >= Duration::from_millis(300));
 }
 
+/// As in witness_node, each call on a connection waits out its own injected delay: a slow call
+/// does not hold up the calls behind it.
+#[tokio::test]
+async fn a_delayed_call_does_not_hold_up_later_calls_on_the_same_connection() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let devnet = start(1).await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(devnet.endpoints()[0].ws_url()).await.unwrap();
+    let ask =
+        |id: u64| Message::text(json!({"id": id, "method": "call", "params": [0, "get_chain_id", []]}).to_string());
+    set_faults(&devnet, 0, json!({"latency_ms": 3000})).await;
+    ws.send(ask(1)).await.unwrap();
+    // The node has read call 1 (and started its delay) long before this.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    set_faults(&devnet, 0, json!({"latency_ms": 0})).await;
+    ws.send(ask(2)).await.unwrap();
+    let mut order = Vec::new();
+    while order.len() < 2 {
+        let m = tokio::time::timeout(Duration::from_secs(10), ws.next()).await.unwrap().unwrap().unwrap();
+        if let Message::Text(t) = m {
+            let v: serde_json::Value = serde_json::from_str(t.as_str()).unwrap();
+            assert_eq!(v["result"], json!(devnet.chain_id().to_string()));
+            order.push(v["id"].as_u64().unwrap());
+        }
+    }
+    assert_eq!(order, [2, 1], "the undelayed call is answered first");
+}
+
 #[tokio::test]
 async fn drop_and_refuse_connections() {
     let devnet = start(1).await;

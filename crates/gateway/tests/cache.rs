@@ -43,13 +43,23 @@ async fn direct(devnet: &bts_devnet::Devnet, method: &str, params: Value) -> Val
     c.call(0u64, method, params).await.unwrap()
 }
 
-/// Waits until the chain's last irreversible block is at least `n`; returns (head, lib).
+/// Waits until the chain's last irreversible block is at least `n`, as the gateway sees it on
+/// every upstream; returns (head, lib).
 async fn wait_lib(gateway: &bts_gateway::Gateway, n: u64) -> (u64, u64) {
     for _ in 0..100 {
         let dgp = rpc(gateway.addr(), "database", "get_dynamic_global_properties", json!([])).await["result"].clone();
         let (head, lib) =
             (dgp["head_block_number"].as_u64().unwrap(), dgp["last_irreversible_block_num"].as_u64().unwrap());
-        if lib >= n && head > lib {
+        // The gateway stores a block once the upstream that answered shows it irreversible; its
+        // view of every upstream must have caught up with the node's answer first.
+        let (_, stats) = http(gateway.addr(), "GET", "/stats.json", "").await;
+        let stats: Value = serde_json::from_str(&stats).unwrap();
+        let seen = stats["upstreams"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|u| u["last_irreversible_block_num"].as_u64() >= Some(lib));
+        if lib >= n && head > lib && seen {
             return (head, lib);
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
