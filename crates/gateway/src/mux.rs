@@ -18,7 +18,7 @@ use crate::pool::Upstream;
 use crate::session::CALLBACK_METHODS;
 use crate::session::Event;
 use bts_rpc::ClientError;
-use bts_rpc::wire::{ApiRef, RpcError};
+use bts_rpc::wire::RpcError;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -185,9 +185,7 @@ pub(crate) async fn call(
         return Err(ClientError::Connect { url: up.url.clone(), reason: "no shared connection".into() });
     };
     let Some(api_id) = mux.api_ids.get(api).copied() else {
-        let args: Value = serde_json::from_str(args.get()).map_err(|e| ClientError::Protocol(e.to_string()))?;
-        let v = up.data.call(ApiRef::Name(api.to_owned()), method, args).await?;
-        return serde_json::value::to_raw_value(&v).map_err(|e| ClientError::Protocol(e.to_string()));
+        return up.call_raw(api, method, args).await;
     };
     let slot = crate::session::next_slot();
     let (tx, mut rx) = mpsc::unbounded_channel();

@@ -13,6 +13,7 @@ use bts_protocol::{BlockId, TimePointSec};
 use bts_rpc::{ClientConfig, ConnectionState, WsClient};
 use serde::Serialize;
 use serde_json::json;
+use serde_json::value::RawValue;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -96,6 +97,20 @@ impl std::fmt::Debug for Upstream {
 }
 
 impl Upstream {
+    /// One call over the upstream's gateway-wide client (`data`), with raw JSON in and out as on
+    /// the HTTP path.
+    pub(crate) async fn call_raw(
+        &self,
+        api: &str,
+        method: &str,
+        args: &RawValue,
+    ) -> Result<Box<RawValue>, bts_rpc::ClientError> {
+        let protocol = |e: serde_json::Error| bts_rpc::ClientError::Protocol(e.to_string());
+        let args: serde_json::Value = serde_json::from_str(args.get()).map_err(protocol)?;
+        let v = self.data.call(bts_rpc::wire::ApiRef::Name(api.to_owned()), method, args).await?;
+        serde_json::value::to_raw_value(&v).map_err(protocol)
+    }
+
     fn new(cfg: &UpstreamConfig, health: &HealthConfig) -> Arc<Self> {
         let url = cfg.ws_url();
         // validate() has loaded the same files, so an error here means they changed since;

@@ -150,13 +150,7 @@ async fn forward_http(
         up.outstanding.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
         let call = async {
-            if share {
-                crate::mux::call(&up, api, method, args).await
-            } else {
-                let args: Value = serde_json::from_str(args.get()).map_err(|e| ClientError::Protocol(e.to_string()))?;
-                let v = up.data.call(ApiRef::Name(api.to_owned()), method, args).await?;
-                serde_json::value::to_raw_value(&v).map_err(|e| ClientError::Protocol(e.to_string()))
-            }
+            if share { crate::mux::call(&up, api, method, args).await } else { up.call_raw(api, method, args).await }
         };
         let r = tokio::time::timeout(timeout, call).await;
         up.outstanding.fetch_sub(1, Ordering::Relaxed);
