@@ -8,40 +8,16 @@
 # Usage: bench/compare.sh old=/tmp/bts-infra-old new=target/release/bts-infra
 #   ROUNDS=10 CONNS=1 MSGS=5000 PROTO=ws|http PIN=1 bench/compare.sh …   (defaults 6, 1, 4000, ws)
 #   PIN=1: node + load generator on CPU 0, the proxies on CPU 1 (taskset).
-set -euo pipefail
-cd "$(dirname "$0")/.."
 [ $# -ge 1 ] || { sed -n '2,10p' "$0" >&2; exit 2; }
-command -v haproxy >/dev/null || { echo "error: haproxy not installed (apt-get install haproxy)" >&2; exit 2; }
+source "$(dirname "$0")/common.sh"
+need_haproxy
 ROUNDS=${ROUNDS:-6} CONNS=${CONNS:-1} MSGS=${MSGS:-4000} PROTO=${PROTO:-ws}
-cpu0=() cpu1=()
-if [ -n "${PIN:-}" ]; then cpu0=(taskset -c 0) cpu1=(taskset -c 1); fi
-cargo build --release -q -p bts-infra
-B=target/release/bts-infra
-tmp=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$tmp"; }
-trap cleanup EXIT
 
 NODE=127.0.0.1:18290 HAPROXY=127.0.0.1:18291
 "${cpu0[@]}" $B devnet --nodes 1 --block-interval 3 --listen $NODE --admin-listen 127.0.0.1:18289 >"$tmp/devnet.log" 2>&1 &
 pids+=($!)
-cat >"$tmp/haproxy.cfg" <<CFG
-global
-  maxconn 8192
-defaults
-  mode tcp
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
-frontend fe
-  bind $HAPROXY
-  default_backend be
-backend be
-  server node $NODE
-CFG
-"${cpu1[@]}" haproxy -f "$tmp/haproxy.cfg" -db >"$tmp/haproxy.log" 2>&1 &
-pids+=($!)
-names=(haproxy) urls=("$PROTO://$HAPROXY") proxies=($!)
+start_haproxy $HAPROXY $NODE
+names=(haproxy) urls=("$PROTO://$HAPROXY") proxies=($haproxy_pid)
 port=18300
 for spec in "$@"; do
   name=${spec%%=*} rest=${spec#*=}
@@ -49,12 +25,7 @@ for spec in "$@"; do
   [ "$bin" != "$rest" ] && opt=${rest#*:}
   [ -x "$bin" ] || { echo "error: $bin is not an executable" >&2; exit 2; }
   port=$((port + 1))
-  {
-    echo "listen = \"127.0.0.1:$port\""
-    printf '[[upstreams]]\nname = "node0"\nurl = "ws://%s"\n' $NODE
-    printf '[limits]\nmax_connections_per_ip = 4096\nrequests_per_second_per_ip = 10000000\nburst_per_ip = 10000000\n'
-    if [ "$opt" = own ]; then printf '[sessions]\nshare_connections = false\n'; fi
-  } >"$tmp/$name.toml"
+  gateway_config "127.0.0.1:$port" $NODE "$opt" >"$tmp/$name.toml"
   RUST_LOG=warn "${cpu1[@]}" "$bin" gateway --config "$tmp/$name.toml" >"$tmp/$name.log" 2>&1 &
   pids+=($!)
   names+=("$name") urls+=("$PROTO://127.0.0.1:$port") proxies+=($!)

@@ -7,16 +7,9 @@
 # Prints registrations/s and p50/p99 per mode and the faucet ÷ direct ratio, then the signing
 # microbenchmark (cargo bench -p bts-faucet). Everything stops at the end.
 # Usage: bench/faucet.sh [COUNT] [CONCURRENCY]
-set -euo pipefail
-cd "$(dirname "$0")/.."
 COUNT=${1:-300}
 CONC=${2:-32}
-cargo build --release -q -p bts-infra
-B=target/release/bts-infra
-tmp=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$tmp"; }
-trap cleanup EXIT
+source "$(dirname "$0")/common.sh"
 
 NODE=127.0.0.1:18290 FAUCET=127.0.0.1:18270
 $B devnet --nodes 1 --block-interval 1 --listen $NODE --admin-listen 127.0.0.1:18289 >"$tmp/devnet.out" 2>"$tmp/devnet.err" &

@@ -12,54 +12,15 @@
 #   ROUNDS=9 bench/gateway.sh        rounds per point (default 5)
 #   PIN=1 bench/gateway.sh           node and load generator on CPU 0, the proxy on CPU 1 (taskset):
 #                                    the proxies compared on a core of their own
-set -euo pipefail
-cd "$(dirname "$0")/.."
-command -v haproxy >/dev/null || { echo "error: haproxy not installed (apt-get install haproxy)" >&2; exit 2; }
+source "$(dirname "$0")/common.sh"
+need_haproxy
 ROUNDS=${ROUNDS:-5}
-PIN=${PIN:-}
-# Command prefixes (empty unless pinned); not a function, so that `$!` is the process itself.
-cpu0=() cpu1=()
-if [ -n "$PIN" ]; then
-  [ "$(nproc)" -ge 2 ] || { echo "error: PIN=1 needs 2 CPUs" >&2; exit 2; }
-  cpu0=(taskset -c 0) cpu1=(taskset -c 1)
-fi
-cargo build --release -q -p bts-infra
-B=target/release/bts-infra
-tmp=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$tmp"; }
-trap cleanup EXIT
 
 NODE=127.0.0.1:18190 HAPROXY=127.0.0.1:18191 GATEWAY=127.0.0.1:18192
 "${cpu0[@]}" $B devnet --nodes 1 --block-interval 3 --listen $NODE --admin-listen 127.0.0.1:18189 >"$tmp/devnet.out" 2>"$tmp/devnet.err" &
 pids+=($!)
-cat >"$tmp/haproxy.cfg" <<CFG
-global
-  maxconn 8192
-defaults
-  mode tcp
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
-frontend fe
-  bind $HAPROXY
-  default_backend be
-backend be
-  server node $NODE
-CFG
-"${cpu1[@]}" haproxy -f "$tmp/haproxy.cfg" -db >"$tmp/haproxy.log" 2>&1 &
-pids+=($!)
-haproxy_pid=$!
-cat >"$tmp/gateway.toml" <<CFG
-listen = "$GATEWAY"
-[[upstreams]]
-name = "node0"
-url = "ws://$NODE"
-[limits]
-max_connections_per_ip = 4096
-requests_per_second_per_ip = 10000000
-burst_per_ip = 10000000
-CFG
+start_haproxy $HAPROXY $NODE
+gateway_config $GATEWAY $NODE >"$tmp/gateway.toml"
 RUST_LOG=warn "${cpu1[@]}" $B gateway --config "$tmp/gateway.toml" >"$tmp/gateway.out" 2>"$tmp/gateway.err" &
 pids+=($!)
 gateway_pid=$!

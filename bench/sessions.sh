@@ -7,15 +7,8 @@
 #   3. gateway resident memory per idle subscribed session at 1,000 and 9,000 sessions.
 # Everything listens on 127.0.0.1 and is stopped at the end.
 # Usage: bench/sessions.sh [FAILOVERS]   (default 100)
-set -euo pipefail
-cd "$(dirname "$0")/.."
 FAILOVERS=${1:-100}
-cargo build --release -q -p bts-infra
-B=target/release/bts-infra
-tmp=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$tmp"; }
-trap cleanup EXIT
+source "$(dirname "$0")/common.sh"
 
 ADMIN=127.0.0.1:18289 NODE0=127.0.0.1:18290 GATEWAY=127.0.0.1:18299
 

@@ -207,10 +207,7 @@ pub(crate) async fn call(
     match rx.recv().await {
         Some(Event::Upstream(text)) => match serde_json::from_str::<Answer<'_>>(text.as_str()) {
             Ok(Answer { error: Some(e), .. }) => Err(ClientError::Rpc(e)),
-            Ok(Answer { result: Some(r), .. }) => Ok(r.to_owned()),
-            Ok(Answer { result: None, .. }) => {
-                serde_json::value::to_raw_value(&Value::Null).map_err(|e| ClientError::Protocol(e.to_string()))
-            }
+            Ok(Answer { result, .. }) => Ok(result.unwrap_or(RawValue::NULL).to_owned()),
             Err(e) => Err(ClientError::Protocol(format!("unparsable answer from {}: {e}", up.name))),
         },
         _ => Err(lost()),
