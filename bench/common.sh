@@ -7,7 +7,8 @@ cargo build --release -q -p bts-infra
 B=target/release/bts-infra
 tmp=$(mktemp -d)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$tmp"; }
+# (CONT first: a stopped process would not act on the TERM, and `wait` would hang.)
+cleanup() { for p in "${pids[@]}"; do kill -CONT "$p" 2>/dev/null; kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$tmp"; }
 trap cleanup EXIT
 
 # Command prefixes for PIN=1: node and load generator on CPU 0, the proxies on CPU 1. Arrays, not
@@ -20,11 +21,14 @@ fi
 
 need_haproxy() { command -v haproxy >/dev/null || { echo "error: haproxy not installed (apt-get install haproxy)" >&2; exit 2; }; }
 
-# start_haproxy LISTEN NODE: HAProxy in TCP mode from LISTEN to NODE; sets haproxy_pid.
+# start_haproxy LISTEN NODE [busy]: HAProxy in TCP mode from LISTEN to NODE (`busy`: with its
+# `busy-polling` option); sets haproxy_pid.
 start_haproxy() {
-  cat >"$tmp/haproxy.cfg" <<CFG
+  local busy=${3:-}
+  cat >"$tmp/haproxy$busy.cfg" <<CFG
 global
   maxconn 8192
+  ${busy:+busy-polling}
 defaults
   mode tcp
   timeout connect 5s
@@ -36,16 +40,17 @@ frontend fe
 backend be
   server node $2
 CFG
-  "${cpu1[@]}" haproxy -f "$tmp/haproxy.cfg" -db >"$tmp/haproxy.log" 2>&1 &
+  "${cpu1[@]}" haproxy -f "$tmp/haproxy$busy.cfg" -db >"$tmp/haproxy$busy.log" 2>&1 &
   haproxy_pid=$!
   pids+=($!)
 }
 
-# gateway_config LISTEN NODE [own]: a one-upstream gateway config with limits out of the way
-# (`own`: share_connections = false).
+# gateway_config LISTEN NODE [OPTIONS]: a one-upstream gateway config with limits out of the
+# way. OPTIONS, comma-separated: `own` (share_connections = false), `spin=N` (busy_poll_us = N).
 gateway_config() {
   echo "listen = \"$1\""
+  case ",${3:-}," in *,spin=*) s=${3#*spin=}; echo "busy_poll_us = ${s%%,*}" ;; esac
   printf '[[upstreams]]\nname = "node0"\nurl = "ws://%s"\n' "$2"
   printf '[limits]\nmax_connections_per_ip = 4096\nrequests_per_second_per_ip = 10000000\nburst_per_ip = 10000000\n'
-  if [ "${3:-}" = own ]; then printf '[sessions]\nshare_connections = false\n'; fi
+  case ",${3:-}," in *,own,*) printf '[sessions]\nshare_connections = false\n' ;; esac
 }

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # A/B of gateway builds against HAProxy, in one sitting: one devnet node, HAProxy (TCP mode) and
-# one gateway per NAME=BINARY[:own] argument (`:own` sets `share_connections = false`), all in
-# front of that node. ROUNDS rounds; in each, `bts-infra bench` runs over every path in turn.
+# one gateway per NAME=BINARY[:OPTIONS] argument, all in front of that node. OPTIONS, comma-
+# separated: `own` (share_connections = false), `spin=N` (busy_poll_us = N). HAPROXY_BUSY=1 adds
+# a second HAProxy with its `busy-polling` option (row `haproxy-busy`; it spins on every thread
+# even when idle, so it is kept stopped (SIGSTOP) outside its own turns). ROUNDS rounds; in each,
+# `bts-infra bench` runs over every path in turn.
 # Prints per path the medians of msgs/s, p50/p99 and the proxy's user/system CPU per message
 # (from /proc), the ratio to HAProxy, and every round's msgs/s. Everything listens on 127.0.0.1
 # and stops at the end. The devnet node and the load generator are this checkout's release build.
 # Usage: bench/compare.sh old=/tmp/bts-infra-old new=target/release/bts-infra
 #   ROUNDS=10 CONNS=1 MSGS=5000 PROTO=ws|http PIN=1 bench/compare.sh …   (defaults 6, 1, 4000, ws)
 #   PIN=1: node + load generator on CPU 0, the proxies on CPU 1 (taskset).
-[ $# -ge 1 ] || { sed -n '2,10p' "$0" >&2; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,13p' "$0" >&2; exit 2; }
 source "$(dirname "$0")/common.sh"
 need_haproxy
 ROUNDS=${ROUNDS:-6} CONNS=${CONNS:-1} MSGS=${MSGS:-4000} PROTO=${PROTO:-ws}
@@ -18,6 +21,11 @@ NODE=127.0.0.1:18290 HAPROXY=127.0.0.1:18291
 pids+=($!)
 start_haproxy $HAPROXY $NODE
 names=(haproxy) urls=("$PROTO://$HAPROXY") proxies=($haproxy_pid)
+if [ -n "${HAPROXY_BUSY:-}" ]; then
+  start_haproxy 127.0.0.1:18292 $NODE busy
+  names+=(haproxy-busy) urls+=("$PROTO://127.0.0.1:18292") proxies+=($haproxy_pid)
+  busy_pid=$haproxy_pid
+fi
 port=18300
 for spec in "$@"; do
   name=${spec%%=*} rest=${spec#*=}
@@ -31,12 +39,15 @@ for spec in "$@"; do
   names+=("$name") urls+=("$PROTO://127.0.0.1:$port") proxies+=($!)
 done
 sleep 3
+[ -n "${busy_pid:-}" ] && kill -STOP "$busy_pid"
 ticks() { awk '{print $14, $15}' "/proc/$1/stat"; }
 for _ in $(seq "$ROUNDS"); do
   for i in "${!names[@]}"; do
+    [ "${names[$i]}" = haproxy-busy ] && { kill -CONT "$busy_pid"; sleep 0.2; }
     before=$(ticks "${proxies[$i]}")
     r=$("${cpu0[@]}" $B bench --url "${urls[$i]}" --connections "$CONNS" --messages "$MSGS" --timeout 120 --json)
     after=$(ticks "${proxies[$i]}")
+    [ "${names[$i]}" = haproxy-busy ] && kill -STOP "$busy_pid"
     echo "${names[$i]} $before $after $r" >>"$tmp/runs"
   done
 done

@@ -7,6 +7,7 @@
 //! - [`server`]: the routes — sessions, HTTP JSON-RPC, `/health`, `/stats`, `/metrics`, admin.
 //! - `workers`: one single-threaded runtime per core serving the accepted connections.
 //! - `mux`: upstream connections shared by sessions that hold no state on the node.
+//! - `spin`: optional busy polling of a worker after a frame (`busy_poll_us`).
 //!
 //! A frame's path, all on one worker thread: client socket → [`server`] (limits) →
 //! [`session::run`] (envelope, API ids, allowlist, id/callback rewrite) → the shared upstream
@@ -28,6 +29,7 @@ pub mod policy;
 pub mod pool;
 pub mod server;
 pub mod session;
+mod spin;
 pub mod tls;
 mod workers;
 
@@ -119,6 +121,12 @@ pub fn apply_config(state: &GatewayState, next: GatewayConfig) -> Result<(), Str
         return Err(format!(
             "workers changed ({} → {}): restart the gateway to apply it",
             current.workers, next.workers
+        ));
+    }
+    if next.busy_poll_us != current.busy_poll_us {
+        return Err(format!(
+            "busy_poll_us changed ({} → {}): restart the gateway to apply it",
+            current.busy_poll_us, next.busy_poll_us
         ));
     }
     if next.tls != current.tls {
@@ -295,7 +303,7 @@ impl Gateway {
                 }
             }
         });
-        tracing::info!(%addr, workers = n_workers, "gateway listening");
+        tracing::info!(%addr, workers = n_workers, busy_poll_us = state.config.load().busy_poll_us, "gateway listening");
         Ok(Gateway {
             state,
             addr,

@@ -247,6 +247,7 @@ async fn run(
             }
             m = ws.next() => match m {
                 Some(Ok(Message::Text(t))) => {
+                    crate::spin::frame_handled();
                     let slot = slot_of(t.as_str());
                     let to = slot.and_then(|s| lock(&routes).get(&s).cloned());
                     if let Some(to) = to {

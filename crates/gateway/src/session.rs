@@ -368,6 +368,7 @@ pub async fn run(state: Arc<GatewayState>, mut client: WebSocket, ip: IpAddr) {
                 frame = client.next() => match frame {
                     Some(Ok(Message::Text(text))) => {
                         last_heard = Instant::now();
+                        crate::spin::frame_handled();
                         if session.shared.is_some() && crate::mux::needs_own_connection(text.as_str()) {
                             Turn::Detach(text)
                         } else {
@@ -401,6 +402,7 @@ pub async fn run(state: Arc<GatewayState>, mut client: WebSocket, ip: IpAddr) {
                         Turn::Continue
                     }
                     Event::Upstream(text) => {
+                        crate::spin::frame_handled();
                         session.on_upstream_text(text.as_str());
                         Turn::Continue
                     }
@@ -411,6 +413,7 @@ pub async fn run(state: Arc<GatewayState>, mut client: WebSocket, ip: IpAddr) {
                 },
                 msg = next_frame(&mut up) => match msg {
                     Some(Ok(UpMessage::Text(text))) => {
+                        crate::spin::frame_handled();
                         session.on_upstream_text(text.as_str());
                         Turn::Continue
                     }

@@ -62,12 +62,18 @@ impl Workers {
         for i in 0..n {
             let (tx, rx) = mpsc::unbounded_channel();
             let (done_tx, done_rx) = oneshot::channel();
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            let spin = Duration::from_micros(state.config.load().busy_poll_us);
+            let mut builder = tokio::runtime::Builder::new_current_thread();
+            if !spin.is_zero() {
+                builder.on_thread_unpark(crate::spin::on_unpark);
+            }
+            let runtime = builder.enable_all().build()?;
             let worker = Worker {
                 router: router.clone(),
                 tls: tls.clone().map(TlsAcceptor::from),
                 stop: stop.subscribe(),
                 state: state.clone(),
+                spin,
             };
             std::thread::Builder::new().name(format!("gateway-worker-{i}")).spawn(move || {
                 runtime.block_on(worker.run(rx));
@@ -124,11 +130,15 @@ struct Worker {
     tls: Option<TlsAcceptor>,
     stop: watch::Receiver<Stop>,
     state: Arc<crate::GatewayState>,
+    /// The busy-polling window (`busy_poll_us`); zero: off.
+    spin: Duration,
 }
 
 impl Worker {
     async fn run(mut self, mut inbox: mpsc::UnboundedReceiver<(std::net::TcpStream, SocketAddr)>) {
         let mut connections = tokio::task::JoinSet::new();
+        // Dropped (aborted) when this returns, so a stopping worker does not spin.
+        let _spinner = (!self.spin.is_zero()).then(|| AbortOnDrop(tokio::spawn(crate::spin::spinner(self.spin))));
         loop {
             tokio::select! {
                 next = inbox.recv() => match next {
@@ -162,6 +172,15 @@ impl Worker {
             _ = drained => {}
             _ = forced => connections.abort_all(),
         }
+    }
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -108,6 +108,46 @@ async fn stateless_sessions_share_upstream_connections_and_each_gets_its_own_ans
     assert!(connections_to(port) - before >= 12, "sharing off: every session has its own connection");
 }
 
+/// With busy polling on, sessions (shared and own) and HTTP calls are answered as without it,
+/// and the workers go back to sleep when the traffic stops (the process's CPU time then stands
+/// almost still; a spinning worker would add a second per second).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn busy_polling_serves_sessions_and_sleeps_when_idle() {
+    let s = setup_with(1, |c| c.busy_poll_us = 500).await;
+    let _sessions = many_sessions_each_get_their_own_answers(&s.gateway, 6).await;
+    let mut c = ws(&s.gateway).await;
+    let v = call(&mut c, 1, "set_subscribe_callback", json!([7, false])).await;
+    assert_eq!(v["result"], Value::Null, "{v}");
+    let v = call(&mut c, 2, "get_objects", json!([["2.1.0"]])).await;
+    assert_eq!(v["result"][0]["id"], "2.1.0", "{v}");
+    let http = rpc(s.gateway.addr(), "database", "get_chain_id", json!([])).await;
+    assert!(http["result"].is_string(), "{http}");
+    // Idle: the gateway's worker threads use (almost) no CPU over 1.5 s; one spinning worker
+    // would use most of those 1.5 s, even sharing the CPUs with the rest of the suite.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = worker_cpu_ticks();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let used = worker_cpu_ticks() - before;
+    assert!(used < 30, "gateway workers used {used} ticks (1/100 s) of CPU while idle: one keeps spinning");
+}
+
+/// User + system CPU ticks of this process's gateway worker threads, from /proc.
+fn worker_cpu_ticks() -> u64 {
+    let mut ticks = 0;
+    for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        if !comm.starts_with("gateway-worker") {
+            continue;
+        }
+        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        // After "pid (comm) ", utime and stime are the 12th and 13th fields.
+        let f: Vec<&str> = stat.rsplit(')').next().unwrap_or_default().split_whitespace().collect();
+        ticks += f.get(11).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0)
+            + f.get(12).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0);
+    }
+    ticks
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_gets_its_own_connection_when_it_subscribes() {
     let s = setup(1).await;
