@@ -9,7 +9,7 @@
 # (from /proc), the ratio to HAProxy, and every round's msgs/s. Everything listens on 127.0.0.1
 # and stops at the end. The devnet node and the load generator are this checkout's release build.
 # Usage: bench/compare.sh old=/tmp/bts-infra-old new=target/release/bts-infra
-#   ROUNDS=10 CONNS=1 MSGS=5000 PROTO=ws|http PIN=1 bench/compare.sh …   (defaults 6, 1, 4000, ws)
+#   ROUNDS=10 CONNS=1 MSGS=5000 PROTO=ws|http PIN=1 bench/compare.sh …   (defaults 6, 1, 4000, ws; MSGS: calls per connection)
 #   PIN=1: node + load generator on CPU 0, the proxies on CPU 1 (taskset).
 [ $# -ge 1 ] || { sed -n '2,13p' "$0" >&2; exit 2; }
 source "$(dirname "$0")/common.sh"
