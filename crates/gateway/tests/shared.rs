@@ -109,8 +109,9 @@ async fn stateless_sessions_share_upstream_connections_and_each_gets_its_own_ans
 }
 
 /// With busy polling on, sessions (shared and own) and HTTP calls are answered as without it,
-/// and the workers go back to sleep when the traffic stops (the process's CPU time then stands
-/// almost still; a spinning worker would add a second per second).
+/// and the workers go back to sleep when the traffic stops: their CPU time then stands almost
+/// still, where a spinning worker would add up to a second per second. (nextest runs each test
+/// in a process of its own, so the worker threads counted are this test's gateway's.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn busy_polling_serves_sessions_and_sleeps_when_idle() {
     let s = setup_with(1, |c| c.busy_poll_us = 500).await;
