@@ -12,6 +12,8 @@
 #   ROUNDS=9 bench/gateway.sh        rounds per point (default 5)
 #   PIN=1 bench/gateway.sh           node and load generator on CPU 0, the proxy on CPU 1 (taskset):
 #                                    the proxies compared on a core of their own
+#   SPIN=100 bench/gateway.sh        the gateway with busy_poll_us = 100 (HAProxy stays at its defaults;
+#                                    bench/compare.sh HAPROXY_BUSY=1 compares with HAProxy's busy-polling)
 source "$(dirname "$0")/common.sh"
 need_haproxy
 ROUNDS=${ROUNDS:-5}
@@ -20,7 +22,7 @@ NODE=127.0.0.1:18190 HAPROXY=127.0.0.1:18191 GATEWAY=127.0.0.1:18192
 "${cpu0[@]}" $B devnet --nodes 1 --block-interval 3 --listen $NODE --admin-listen 127.0.0.1:18189 >"$tmp/devnet.out" 2>"$tmp/devnet.err" &
 pids+=($!)
 start_haproxy $HAPROXY $NODE
-gateway_config $GATEWAY $NODE >"$tmp/gateway.toml"
+gateway_config $GATEWAY $NODE "${SPIN:+spin=$SPIN}" >"$tmp/gateway.toml"
 RUST_LOG=warn "${cpu1[@]}" $B gateway --config "$tmp/gateway.toml" >"$tmp/gateway.out" 2>"$tmp/gateway.err" &
 pids+=($!)
 gateway_pid=$!
@@ -28,7 +30,7 @@ gateway_pid=$!
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 tck=$(getconf CLK_TCK)
 sleep 4
-echo "rounds per point: $ROUNDS${PIN:+; pinned: node and load generator on CPU 0, proxy on CPU 1}"
+echo "rounds per point: $ROUNDS${PIN:+; pinned: node and load generator on CPU 0, proxy on CPU 1}${SPIN:+; gateway busy_poll_us = $SPIN}"
 
 # WebSocket first (the issue's target), then HTTP JSON-RPC: the node closes every HTTP connection
 # after its response (as witness_node does), so HTTP clients reconnect per call, direct and
