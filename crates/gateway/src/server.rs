@@ -112,6 +112,8 @@ async fn rpc_entry(
                 drop(guard);
             });
     }
+    // An HTTP request is a frame like a WebSocket message (busy polling: crate::spin).
+    crate::spin::frame_handled();
     if method != Method::POST {
         return (
             StatusCode::METHOD_NOT_ALLOWED,

@@ -21,7 +21,8 @@ thread_local! {
     static SPINNER: Cell<Option<Waker>> = const { Cell::new(None) };
 }
 
-/// Counts a frame handled on this thread (a session's or a shared connection's loop turn).
+/// Counts a frame handled on this thread: a client or upstream WebSocket message, an HTTP
+/// JSON-RPC request, an answer on a shared connection.
 pub(crate) fn frame_handled() {
     FRAMES.with(|f| f.set(f.get().wrapping_add(1)));
 }
