@@ -402,7 +402,7 @@ pub async fn run(state: Arc<GatewayState>, mut client: WebSocket, ip: IpAddr) {
                         Turn::Continue
                     }
                     Event::Upstream(text) => {
-                        crate::spin::frame_handled();
+                        // Counted for busy polling where it arrived (the shared connection's task).
                         session.on_upstream_text(text.as_str());
                         Turn::Continue
                     }

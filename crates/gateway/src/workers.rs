@@ -137,8 +137,10 @@ struct Worker {
 impl Worker {
     async fn run(mut self, mut inbox: mpsc::UnboundedReceiver<(std::net::TcpStream, SocketAddr)>) {
         let mut connections = tokio::task::JoinSet::new();
-        // Dropped (aborted) when this returns, so a stopping worker does not spin.
-        let _spinner = (!self.spin.is_zero()).then(|| AbortOnDrop(tokio::spawn(crate::spin::spinner(self.spin))));
+        // Ends with this thread's runtime, which is dropped as soon as this returns.
+        if !self.spin.is_zero() {
+            tokio::spawn(crate::spin::spinner(self.spin));
+        }
         loop {
             tokio::select! {
                 next = inbox.recv() => match next {
@@ -172,15 +174,6 @@ impl Worker {
             _ = drained => {}
             _ = forced => connections.abort_all(),
         }
-    }
-}
-
-/// Aborts a task when dropped.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
     }
 }
 
