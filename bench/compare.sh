@@ -10,11 +10,12 @@
 # and stops at the end. The devnet node and the load generator are this checkout's release build.
 # Usage: bench/compare.sh old=/tmp/bts-infra-old new=target/release/bts-infra
 #   ROUNDS=10 CONNS=1 MSGS=5000 PROTO=ws|http PIN=1 bench/compare.sh …   (defaults 6, 1, 4000, ws; MSGS: calls per connection)
+#   INTERVAL_MS=N: each connection sends one call per N ms (light steady load: compare CPU/msg).
 #   PIN=1: node + load generator on CPU 0, the proxies on CPU 1 (taskset).
-[ $# -ge 1 ] || { sed -n '2,13p' "$0" >&2; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,14p' "$0" >&2; exit 2; }
 source "$(dirname "$0")/common.sh"
 need_haproxy
-ROUNDS=${ROUNDS:-6} CONNS=${CONNS:-1} MSGS=${MSGS:-4000} PROTO=${PROTO:-ws}
+ROUNDS=${ROUNDS:-6} CONNS=${CONNS:-1} MSGS=${MSGS:-4000} PROTO=${PROTO:-ws} INTERVAL_MS=${INTERVAL_MS:-0}
 
 NODE=127.0.0.1:18290 HAPROXY=127.0.0.1:18291
 "${cpu0[@]}" $B devnet --nodes 1 --block-interval 3 --listen $NODE --admin-listen 127.0.0.1:18289 >"$tmp/devnet.log" 2>&1 &
@@ -45,7 +46,7 @@ for _ in $(seq "$ROUNDS"); do
   for i in "${!names[@]}"; do
     [ "${names[$i]}" = haproxy-busy ] && { kill -CONT "$busy_pid"; sleep 0.2; }
     before=$(ticks "${proxies[$i]}")
-    r=$("${cpu0[@]}" $B bench --url "${urls[$i]}" --connections "$CONNS" --messages "$MSGS" --timeout 120 --json)
+    r=$("${cpu0[@]}" $B bench --url "${urls[$i]}" --connections "$CONNS" --messages "$MSGS" --interval-ms "$INTERVAL_MS" --timeout 120 --json)
     after=$(ticks "${proxies[$i]}")
     [ "${names[$i]}" = haproxy-busy ] && kill -STOP "$busy_pid"
     echo "${names[$i]} $before $after $r" >>"$tmp/runs"

@@ -12,8 +12,10 @@
 #   ROUNDS=9 bench/gateway.sh        rounds per point (default 5)
 #   PIN=1 bench/gateway.sh           node and load generator on CPU 0, the proxy on CPU 1 (taskset):
 #                                    the proxies compared on a core of their own
-#   SPIN=100 bench/gateway.sh        the gateway with busy_poll_us = 100 (HAProxy stays at its defaults;
-#                                    bench/compare.sh HAPROXY_BUSY=1 compares with HAProxy's busy-polling)
+#   SPIN=0 bench/gateway.sh          the gateway with busy_poll_us = 0 (busy polling off; default: the
+#                                    gateway's default, adaptive up to 200 µs; SPIN=N sets N. HAProxy
+#                                    stays at its defaults; bench/compare.sh HAPROXY_BUSY=1 compares
+#                                    with HAProxy's busy-polling)
 source "$(dirname "$0")/common.sh"
 need_haproxy
 ROUNDS=${ROUNDS:-5}

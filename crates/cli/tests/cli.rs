@@ -372,6 +372,17 @@ fn bench_loads_a_node_over_websocket_and_http_and_refuses_other_hosts() {
         assert_eq!((r["completed"].as_u64(), r["failed"].as_u64()), (Some(60), Some(0)), "{url}: {r}");
         assert!(r["p99_ms"].as_f64().unwrap() > 0.0, "{r}");
     }
+    // Paced: 2 connections × 6 calls at one per 50 ms cannot take less than 5 intervals, however
+    // fast the machine (a lower bound only: sleeps never end early).
+    for url in [&ws, &http] {
+        let o = run(
+            &["bench", "--url", url, "--connections", "2", "--messages", "6", "--interval-ms", "50", "--json"],
+            None,
+        );
+        let r: Value = serde_json::from_str(&stdout(&o)).unwrap();
+        assert_eq!((r["completed"].as_u64(), r["failed"].as_u64()), (Some(12), Some(0)), "{url}: {r}");
+        assert!(r["seconds"].as_f64().unwrap() >= 0.25, "{url}: not paced: {r}");
+    }
     // A call the node refuses counts as failed, not answered.
     let o = run(
         &["bench", "--url", &http, "--connections", "1", "--messages", "5", "--method", "no_such_method", "--json"],

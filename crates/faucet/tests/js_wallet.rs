@@ -26,7 +26,7 @@ async fn bitsharesjs_wallet_registers_through_the_faucet() {
             chain_id: Some(devnet.chain_id().to_string()),
             name: "faucet test gateway".into(),
             workers: 0,
-            busy_poll_us: 0,
+            busy_poll_us: bts_gateway::config::DEFAULT_BUSY_POLL_US,
             upstreams: vec![UpstreamConfig {
                 name: "node0".into(),
                 url: devnet.endpoints()[0].ws_url(),

@@ -56,11 +56,13 @@ pub struct GatewayConfig {
     /// connection stays on one). Default `0`: one per CPU core.
     #[serde(default)]
     pub workers: usize,
-    /// Microseconds a worker keeps polling its sockets after handling a frame before it sleeps
-    /// (busy polling, like HAProxy's `busy-polling`): lower latency per round trip where waking
-    /// a sleeping CPU is expensive (virtual machines), paid for in CPU — up to a core per worker
-    /// under steady light traffic. Default `0`: off. At most 100000.
-    #[serde(default)]
+    /// Longest window, in microseconds, that a worker keeps polling its sockets after a frame
+    /// before it sleeps (adaptive busy polling, `crate::spin`): the window grows while frames
+    /// come closer together than this and shrinks when they do not or when another thread
+    /// wants the core. Shortens round trips where waking a sleeping CPU is expensive (virtual
+    /// machines); costs CPU only while frames keep coming that fast. Default `200`; `0`: off.
+    /// At most 100000.
+    #[serde(default = "default_busy_poll_us")]
     pub busy_poll_us: u64,
     /// The BitShares nodes behind the gateway.
     pub upstreams: Vec<UpstreamConfig>,
@@ -169,6 +171,14 @@ pub struct MonitoringConfig {
     /// TCP address of the HAProxy agent-check responder (`127.0.0.1:8081`). Default: off.
     /// Not reloadable (restart to change).
     pub agent_check_listen: Option<SocketAddr>,
+}
+
+/// The default `busy_poll_us`: as Linux's halt polling (KVM `halt_poll_ns`, guest
+/// `guest_halt_poll_ns`), 200 µs bridges a loopback or LAN round trip to a node.
+pub const DEFAULT_BUSY_POLL_US: u64 = 200;
+
+fn default_busy_poll_us() -> u64 {
+    DEFAULT_BUSY_POLL_US
 }
 
 fn default_listen() -> SocketAddr {
@@ -555,7 +565,9 @@ mod tests {
         assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
         assert_eq!((c.health.rise, c.health.fall, c.health.max_head_age_secs, c.health.max_lag_blocks), (2, 3, 15, 5));
         assert_eq!(c.upstreams[0].weight, 100);
-        assert_eq!(c.busy_poll_us, 0, "busy polling is off unless asked for");
+        assert_eq!(c.busy_poll_us, 200, "adaptive busy polling is on, up to 200 µs");
+        let off = GatewayConfig::parse(&format!("busy_poll_us = 0\n{MINIMAL}"), "test").unwrap();
+        assert_eq!(off.busy_poll_us, 0, "0 turns it off");
         assert!(!c.limits.allowed_apis.contains(&"network_node".to_string()));
     }
 

@@ -74,6 +74,14 @@ fn describe() {
         "notAfter of the served TLS certificate, seconds since the Unix epoch"
     );
     describe_counter!("bts_gateway_acme_attempts_total", "ACME certificate orders, by result (ok, error)");
+    describe_counter!(
+        "bts_gateway_busy_poll_windows_total",
+        "Times a worker kept polling its sockets after a frame instead of sleeping (busy_poll_us)"
+    );
+    describe_counter!(
+        "bts_gateway_busy_poll_contended_total",
+        "Busy-polling windows shrunk because another thread wanted the worker's core"
+    );
     describe_gauge!(
         "bts_gateway_acme_next_attempt_timestamp_seconds",
         "When the next ACME renewal attempt is due, seconds since the Unix epoch"
@@ -104,6 +112,23 @@ pub fn acme_attempt(result: &'static str) {
 /// When the next ACME attempt is due.
 pub fn acme_next_attempt(at_unix: i64) {
     metrics::gauge!("bts_gateway_acme_next_attempt_timestamp_seconds").set(at_unix as f64);
+}
+
+/// The counters of one worker's busy polling (`crate::spin`), registered once per worker so
+/// that counting costs no registry lookup on the spinner's path.
+pub(crate) struct BusyPoll {
+    /// Spin windows started.
+    pub(crate) windows: metrics::Counter,
+    /// Shrinks because another thread wanted the core.
+    pub(crate) contended: metrics::Counter,
+}
+
+/// Registers this worker's busy-polling counters.
+pub(crate) fn busy_poll() -> BusyPoll {
+    BusyPoll {
+        windows: metrics::counter!("bts_gateway_busy_poll_windows_total"),
+        contended: metrics::counter!("bts_gateway_busy_poll_contended_total"),
+    }
 }
 
 /// The exposition text for `/metrics`.

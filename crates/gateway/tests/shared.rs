@@ -108,13 +108,15 @@ async fn stateless_sessions_share_upstream_connections_and_each_gets_its_own_ans
     assert!(connections_to(port) - before >= 12, "sharing off: every session has its own connection");
 }
 
-/// With busy polling on, sessions (shared and own) and HTTP calls are answered as without it,
-/// and the workers go back to sleep when the traffic stops: their CPU time then stands almost
-/// still, where a spinning worker would add up to a second per second. (nextest runs each test
+/// With the default adaptive busy polling, sessions (shared and own) and HTTP calls are
+/// answered as without it, a run of back-to-back calls makes a worker spin (counted in
+/// /metrics), and the workers go back to sleep when the traffic stops: their CPU time then
+/// stands almost still, where a spinning worker would add up to a second per second. (nextest runs each test
 /// in a process of its own, so the worker threads counted are this test's gateway's.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn busy_polling_serves_sessions_and_sleeps_when_idle() {
-    let s = setup_with(1, |c| c.busy_poll_us = 500).await;
+    let s = setup(1).await;
+    assert_eq!(s.gateway.state().config.load().busy_poll_us, bts_gateway::config::DEFAULT_BUSY_POLL_US);
     let _sessions = many_sessions_each_get_their_own_answers(&s.gateway, 6).await;
     let mut c = ws(&s.gateway).await;
     let v = call(&mut c, 1, "set_subscribe_callback", json!([7, false])).await;
@@ -123,6 +125,13 @@ async fn busy_polling_serves_sessions_and_sleeps_when_idle() {
     assert_eq!(v["result"][0]["id"], "2.1.0", "{v}");
     let http = rpc(s.gateway.addr(), "database", "get_chain_id", json!([])).await;
     assert!(http["result"].is_string(), "{http}");
+    // Back-to-back calls on one session: frames come closer together than 200 µs, so the
+    // worker's window opens (unless every spin was contended, which the counter shows too).
+    for i in 0..2000u64 {
+        call(&mut c, 100 + i, "get_chain_id", json!([])).await;
+    }
+    let windows = metric(&s.gateway, "bts_gateway_busy_poll_windows_total").await;
+    assert!(windows > 0.0, "the worker never spun over 2000 back-to-back calls");
     // Idle: the gateway's worker threads use (almost) no CPU over 1.5 s; one spinning worker
     // would use most of those 1.5 s, even sharing the CPUs with the rest of the suite.
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -130,6 +139,14 @@ async fn busy_polling_serves_sessions_and_sleeps_when_idle() {
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let used = worker_cpu_ticks() - before;
     assert!(used < 30, "gateway workers used {used} ticks (1/100 s) of CPU while idle: one keeps spinning");
+}
+
+/// The value of an unlabelled counter in the gateway's /metrics (0 if absent).
+async fn metric(gateway: &bts_gateway::Gateway, name: &str) -> f64 {
+    let (_, body) = http(gateway.addr(), "GET", "/metrics", "").await;
+    body.lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|v| v.strip_prefix(' ')).and_then(|v| v.trim().parse().ok()))
+        .unwrap_or(0.0)
 }
 
 /// User + system CPU ticks of this process's gateway worker threads, from /proc.

@@ -1,6 +1,6 @@
 //! A bounded load generator: N WebSocket connections (`ws://`) or N keep-alive HTTP/1.1
-//! connections (`http://`, one JSON-RPC POST at a time), each sending M calls one after another,
-//! with a total time limit. Loopback targets only, so a benchmark can never load a machine that
+//! connections (`http://`, one JSON-RPC POST at a time), each sending M calls one after another
+//! (back to back, or paced: one call per interval), with a total time limit. Loopback targets only, so a benchmark can never load a machine that
 //! is not ours.
 
 use futures_util::{SinkExt, StreamExt};
@@ -23,6 +23,16 @@ pub struct LoadConfig {
     pub params: String,
     /// Give up after this long overall.
     pub timeout: Duration,
+    /// Pacing: a connection starts a call at most once per interval (zero: back to back). Light
+    /// steady traffic, to measure what a proxy costs when it is not saturated.
+    pub interval: Duration,
+}
+
+/// Waits, when pacing, until `interval` after the previous call started.
+async fn pace(interval: Duration, previous: Option<Instant>) {
+    if let Some(p) = previous.filter(|_| !interval.is_zero()) {
+        tokio::time::sleep_until((p + interval).into()).await;
+    }
 }
 
 /// Results of a run.
@@ -94,13 +104,16 @@ pub async fn run(config: &LoadConfig) -> Result<LoadReport, LoadError> {
         .map(|mut ws| {
             let method = config.method.clone();
             let params = config.params.clone();
-            let n = config.messages_per_connection;
+            let (n, interval) = (config.messages_per_connection, config.interval);
             tokio::spawn(async move {
                 let mut latencies = Vec::with_capacity(n);
                 let mut failed = 0;
+                let mut previous = None;
                 for i in 0..n {
                     let frame = format!("{{\"id\":{i},\"method\":\"call\",\"params\":[0,\"{method}\",{params}]}}");
+                    pace(interval, previous).await;
                     let sent = Instant::now();
+                    previous = Some(sent);
                     if Instant::now() >= deadline || ws.send(Message::text(frame)).await.is_err() {
                         failed += n - i;
                         break;
@@ -189,13 +202,16 @@ async fn run_http(config: &LoadConfig) -> Result<LoadReport, LoadError> {
         .into_iter()
         .map(|mut sender| {
             let (method, params, n) = (config.method.clone(), config.params.clone(), config.messages_per_connection);
-            let authority = authority.clone();
+            let (authority, interval) = (authority.clone(), config.interval);
             tokio::spawn(async move {
                 let mut latencies = Vec::with_capacity(n);
                 let mut failed = 0;
+                let mut previous = None;
                 for i in 0..n {
                     let body = format!("{{\"id\":{i},\"method\":\"call\",\"params\":[0,\"{method}\",{params}]}}");
+                    pace(interval, previous).await;
                     let sent = Instant::now();
+                    previous = Some(sent);
                     let Ok(request) = hyper::Request::post("/")
                         .header(hyper::header::HOST, &authority)
                         .header(hyper::header::CONTENT_TYPE, "application/json")

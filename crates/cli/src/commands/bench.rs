@@ -17,6 +17,10 @@ pub struct BenchArgs {
     /// Calls per connection, one after another.
     #[arg(long, default_value_t = 200)]
     messages: usize,
+    /// Pace each connection to one call per this many milliseconds (0: back to back). Light
+    /// steady traffic, e.g. to see what busy polling costs when the proxy is not saturated.
+    #[arg(long, default_value_t = 0)]
+    interval_ms: u64,
     /// Database method called.
     #[arg(long, default_value = "get_dynamic_global_properties")]
     method: String,
@@ -44,6 +48,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
             p.to_string()
         },
         timeout: Duration::from_secs(args.timeout),
+        interval: Duration::from_millis(args.interval_ms),
     };
     let report = runtime.block_on(run_load(&config))?;
     if args.json {

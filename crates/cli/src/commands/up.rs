@@ -58,7 +58,7 @@ pub fn run(args: UpArgs) -> Result<()> {
             chain_id: Some(devnet.chain_id().to_string()),
             name: "bts-infra up".into(),
             workers: 0,
-            busy_poll_us: 0,
+            busy_poll_us: bts_gateway::config::DEFAULT_BUSY_POLL_US,
             upstreams,
             health: Default::default(),
             limits: Default::default(),

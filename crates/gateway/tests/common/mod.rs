@@ -32,7 +32,7 @@ pub fn gateway_config(devnet: &Devnet) -> GatewayConfig {
         chain_id: None,
         name: "test gateway".into(),
         workers: 0,
-        busy_poll_us: 0,
+        busy_poll_us: bts_gateway::config::DEFAULT_BUSY_POLL_US,
         upstreams: devnet
             .endpoints()
             .iter()
