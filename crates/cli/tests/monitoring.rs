@@ -210,11 +210,31 @@ fn grafana_dashboard_queries_only_exported_metrics() {
     let mut exprs = Vec::new();
     for panel in dashboard["panels"].as_array().unwrap() {
         for t in panel["targets"].as_array().unwrap() {
-            exprs.push(t["expr"].as_str().unwrap().to_owned());
+            let legend = t["legendFormat"].as_str().unwrap_or_default();
+            exprs.push((t["expr"].as_str().unwrap().to_owned(), legend.to_owned()));
         }
     }
     assert!(exprs.len() >= 10);
-    for expr in &exprs {
+    for (expr, legend) in &exprs {
+        // Every {{label}} in a legend is one the query's result carries: one it groups by, or
+        // (no aggregation) one on the series, checked below with the `by` labels.
+        let by: Vec<&str> = expr
+            .split("by (")
+            .nth(1)
+            .and_then(|r| r.split(')').next())
+            .map(|l| l.split(',').map(str::trim).collect())
+            .unwrap_or_default();
+        let legend_labels: Vec<&str> =
+            legend.split("{{").skip(1).filter_map(|r| r.split("}}").next()).map(str::trim).collect();
+        if expr.contains("sum(") || expr.contains("max(") {
+            assert!(legend_labels.is_empty(), "{expr}: legend {legend} names labels an aggregate has not");
+        }
+        if !by.is_empty() {
+            for l in &legend_labels {
+                assert!(by.contains(l), "{expr}: legend {legend} names {l}, which the query does not group by");
+            }
+        }
+        let labels: Vec<&str> = if by.is_empty() { legend_labels } else { by };
         let names: Vec<&str> =
             expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).filter(|w| w.starts_with("bts_")).collect();
         assert!(!names.is_empty(), "{expr}");
@@ -224,11 +244,9 @@ fn grafana_dashboard_queries_only_exported_metrics() {
                 .filter(|l| l.starts_with(&format!("{name}{{")) || l.starts_with(&format!("{name} ")))
                 .collect();
             assert!(!series.is_empty(), "dashboard uses {name}, which /metrics does not export");
-            // Labels the query groups by must exist on the series.
-            if let Some(by) = expr.split("by (").nth(1).and_then(|r| r.split(')').next()) {
-                for label in by.split(',').map(str::trim) {
-                    assert!(series.iter().any(|s| s.contains(&format!("{label}=\""))), "{name} has no label {label}");
-                }
+            // Labels the query groups by (or its legend shows) must exist on the series.
+            for label in &labels {
+                assert!(series.iter().any(|s| s.contains(&format!("{label}=\""))), "{name} has no label {label}");
             }
         }
     }

@@ -7,7 +7,7 @@
 //! - [`server`]: the routes — sessions, HTTP JSON-RPC, `/health`, `/stats`, `/metrics`, admin.
 //! - `workers`: one single-threaded runtime per core serving the accepted connections.
 //! - `mux`: upstream connections shared by sessions that hold no state on the node.
-//! - `spin`: optional busy polling of a worker after a frame (`busy_poll_us`).
+//! - `spin`: adaptive busy polling of a worker after a frame (`busy_poll_us`).
 //!
 //! A frame's path, all on one worker thread: client socket → [`server`] (limits) →
 //! [`session::run`] (envelope, API ids, allowlist, id/callback rewrite) → the shared upstream

@@ -10,7 +10,7 @@
 //!
 //! The window adapts like Linux's guest-haltpoll governor: it grows when the worker slept and
 //! the next frame came sooner than `busy_poll_us` (spinning would have caught it), shrinks when
-//! frames are further apart than that (spinning only burns CPU) — and, what haltpoll needs not
+//! frames are further apart than that (spinning only burns CPU) — and, what haltpoll need not
 //! do, shrinks when another thread wanted this core while the worker spun (the node, on a shared
 //! host): every spin turn offers the core with `sched_yield`, and the thread's involuntary
 //! context switches tell whether anyone took it. So an idle or sparsely used worker sleeps, a
@@ -73,7 +73,7 @@ impl Governor {
     /// The next frame came `gap` after the one before, the worker having slept in between.
     pub(crate) fn slept(&mut self, gap: Duration) {
         if gap <= self.window {
-            // Asleep after less than the window: another wake-up than a frame ended the spin.
+            // The window as it is covers such gaps (a spin ends only once it has passed).
         } else if gap <= self.max {
             // A longer window would have caught this frame awake.
             self.window = (self.window * 2).max(self.min_open()).min(self.max);

@@ -130,7 +130,7 @@ struct Worker {
     tls: Option<TlsAcceptor>,
     stop: watch::Receiver<Stop>,
     state: Arc<crate::GatewayState>,
-    /// The busy-polling window (`busy_poll_us`); zero: off.
+    /// The longest busy-polling window (`busy_poll_us`; adapted per worker by `crate::spin`); zero: off.
     spin: Duration,
 }
 
