@@ -46,8 +46,8 @@ pub(crate) fn on_unpark() {
 }
 
 /// One worker's spin window, adapted to what spinning buys (see the module doc).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Governor {
+#[derive(Debug, Clone, Copy)]
+struct Governor {
     /// `busy_poll_us`: the window never exceeds it, and gaps longer than it are not worth one.
     max: Duration,
     /// The window now; zero: the worker sleeps as soon as it has nothing to do.
@@ -56,12 +56,12 @@ pub(crate) struct Governor {
 
 impl Governor {
     /// A governor for windows up to `max`, starting closed (no traffic seen yet).
-    pub(crate) fn new(max: Duration) -> Self {
+    fn new(max: Duration) -> Self {
         Self { max, window: Duration::ZERO }
     }
 
     /// The window to spin for after a frame.
-    pub(crate) fn window(&self) -> Duration {
+    fn window(&self) -> Duration {
         self.window
     }
 
@@ -71,7 +71,7 @@ impl Governor {
     }
 
     /// The next frame came `gap` after the one before, the worker having slept in between.
-    pub(crate) fn slept(&mut self, gap: Duration) {
+    fn slept(&mut self, gap: Duration) {
         if gap <= self.window {
             // The window as it is covers such gaps (a spin ends only once it has passed).
         } else if gap <= self.max {
@@ -86,7 +86,7 @@ impl Governor {
     /// grow again after the next short sleep: a request/answer chain is itself sometimes woken
     /// onto the spinning core (holding the window shut for 100 ms after each such switch lost
     /// the whole gain at 1 connection; BENCHMARKS.md).
-    pub(crate) fn contended(&mut self) {
+    fn contended(&mut self) {
         self.shrink();
     }
 

@@ -149,14 +149,6 @@ async fn busy_polling_serves_sessions_and_sleeps_when_idle() {
     assert!(used < 30, "gateway workers used {used} ticks (1/100 s) of CPU while idle: one keeps spinning");
 }
 
-/// The value of an unlabelled counter in the gateway's /metrics (0 if absent).
-async fn metric(gateway: &bts_gateway::Gateway, name: &str) -> f64 {
-    let (_, body) = http(gateway.addr(), "GET", "/metrics", "").await;
-    body.lines()
-        .find_map(|l| l.strip_prefix(name).and_then(|v| v.strip_prefix(' ')).and_then(|v| v.trim().parse().ok()))
-        .unwrap_or(0.0)
-}
-
 /// User + system CPU ticks of this process's gateway worker threads, from /proc.
 fn worker_cpu_ticks() -> u64 {
     let mut ticks = 0;

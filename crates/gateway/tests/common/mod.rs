@@ -114,15 +114,18 @@ pub async fn set_faults(devnet: &Devnet, node: usize, body: Value) {
     assert_eq!(status, 200, "{text}");
 }
 
+/// The value of one series in the gateway's /metrics, named as exposed (`name` or
+/// `name{label="value"}`); 0 while it is absent.
+#[allow(dead_code)]
+pub async fn metric(gateway: &Gateway, series: &str) -> f64 {
+    let (_, metrics) = http(gateway.addr(), "GET", "/metrics", "").await;
+    metrics.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.trim().parse().ok()).unwrap_or(0.0)
+}
+
 /// Sessions moved to another upstream so far (`bts_gateway_session_moves_total{outcome="moved"}`).
 #[allow(dead_code)]
 pub async fn sessions_moved(gateway: &Gateway) -> f64 {
-    let (_, metrics) = http(gateway.addr(), "GET", "/metrics", "").await;
-    metrics
-        .lines()
-        .find(|l| l.starts_with("bts_gateway_session_moves_total{outcome=\"moved\"}"))
-        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
-        .unwrap_or(0.0)
+    metric(gateway, "bts_gateway_session_moves_total{outcome=\"moved\"}").await
 }
 
 /// The gateway's view of one upstream from /stats.json.
