@@ -185,6 +185,11 @@ async fn spin(max: Duration, mut contended: impl FnMut() -> bool, counters: crat
                     seen = now;
                     last_frame = t;
                 } else if t.duration_since(last_frame) >= governor.window() {
+                    // A last look before sleeping: was the core wanted since the last one?
+                    if contended() {
+                        counters.contended.increment(1);
+                        governor.contended();
+                    }
                     break;
                 }
                 if t.duration_since(checked) >= CONTENTION_CHECK {
@@ -197,10 +202,6 @@ async fn spin(max: Duration, mut contended: impl FnMut() -> bool, counters: crat
                         }
                     }
                 }
-            }
-            if contended() {
-                counters.contended.increment(1);
-                governor.contended();
             }
         }
         seen = next_frame_after_sleep(seen).await;
@@ -225,7 +226,7 @@ mod tests {
         assert_eq!(g.window(), Duration::from_micros(50));
         g.slept(Duration::from_micros(80));
         assert_eq!(g.window(), Duration::from_micros(100));
-        // A sleep shorter than the window (another wake-up ended the spin): unchanged.
+        // A gap the window already covers: unchanged.
         g.slept(Duration::from_micros(90));
         assert_eq!(g.window(), Duration::from_micros(100));
         g.slept(Duration::from_micros(150));
