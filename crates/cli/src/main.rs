@@ -46,6 +46,9 @@ enum Command {
     BenchFailover(commands::bench::BenchFailoverArgs),
     /// Benchmark the gateway's resident memory per idle subscribed WebSocket session.
     BenchSessions(commands::bench::BenchSessionsArgs),
+    /// Send the conformance suite to a node or gateway and compare its answers with what
+    /// witness_node 7.0.2 answered (or record a real node's answers with --record).
+    Conformance(commands::conformance::ConformanceArgs),
 }
 
 fn main() -> ExitCode {
@@ -99,6 +102,7 @@ fn main() -> ExitCode {
         Command::BenchSessions(args) => commands::bench::run_sessions(args),
         Command::Check(args) => return commands::monitor::run_check(args),
         Command::Munin(args) => commands::monitor::run_munin(args),
+        Command::Conformance(args) => commands::conformance::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

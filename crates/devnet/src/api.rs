@@ -203,10 +203,9 @@ struct Args(Vec<Value>);
 
 impl Args {
     fn parse(call: &Call) -> Result<Self, RpcError> {
-        match serde_json::from_str::<Value>(call.args.get()) {
-            Ok(Value::Array(a)) => Ok(Self(a)),
-            Ok(other) => Err(bad_cast(&other, "Array")),
-            Err(_) => Err(RpcError::parse_error()),
+        match call.args_value() {
+            Value::Array(a) => Ok(Self(a)),
+            other => Err(bad_cast(&other, "Array")),
         }
     }
     fn get(&self, i: usize) -> Result<&Value, RpcError> {

@@ -287,8 +287,10 @@ async fn http_call(endpoint: &Arc<Endpoint>, body: &[u8]) -> Response {
     }
     let text = String::from_utf8_lossy(body);
     let request = match Request::parse(&text) {
-        Ok(r) => r,
-        Err(e) => return json_response(http_status(&e.error), wire::error_response(&Value::Null, true, &e.error)),
+        Ok(Some(r)) => r,
+        // An answer to a call the server made: the node sends nothing back.
+        Ok(None) => return StatusCode::NO_CONTENT.into_response(),
+        Err(e) => return json_response(http_status(&e.error), e.to_json()),
     };
     let id = request.id.clone();
     let result = if endpoint.inject_error() {
@@ -308,9 +310,9 @@ async fn http_call(endpoint: &Arc<Endpoint>, body: &[u8]) -> Response {
     match result {
         Ok(v) => {
             let raw = serde_json::value::to_raw_value(&v).unwrap_or_default();
-            json_response(StatusCode::OK, wire::result_response(&id, true, &raw))
+            json_response(StatusCode::OK, wire::result_response(&id, request.jsonrpc, &raw))
         }
-        Err(e) => json_response(http_status(&e), wire::error_response(&id, true, &e)),
+        Err(e) => json_response(http_status(&e), wire::error_response(&id, request.jsonrpc, &e)),
     }
 }
 
@@ -399,9 +401,10 @@ async fn websocket_session(endpoint: Arc<Endpoint>, socket: WebSocket) {
                         }
                     }
                 }
-                Some(Ok(Message::Binary(_))) => {
-                    let e = RpcError::plain(wire::INVALID_REQUEST, "binary frames are not supported");
-                    let _ = out_tx.send(wire::error_response(&Value::Null, true, &e));
+                // witness_node reads a binary frame's payload as text.
+                Some(Ok(Message::Binary(bytes))) => {
+                    let text = String::from_utf8_lossy(&bytes).into_owned();
+                    answer_text(&endpoint, &mut session, &text, &out_tx, &mut sync_waiters);
                 }
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                 Some(Ok(_)) => {}
@@ -480,7 +483,8 @@ fn answer_frame(
     out: &mpsc::UnboundedSender<String>,
 ) -> Option<(TransactionId, SyncWaiter)> {
     let request = match Request::parse(text) {
-        Ok(r) => r,
+        Ok(Some(r)) => r,
+        Ok(None) => return None,
         Err(e) => {
             // Malformed JSON: answer with the parse error; the socket stays open.
             let _ = out.send(e.to_json());

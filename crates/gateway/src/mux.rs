@@ -2,8 +2,9 @@
 //!
 //! A session that has only made plain calls needs no node connection of its own: its calls go
 //! over one connection per upstream and worker thread, shared with the other such sessions,
-//! and each answer comes back to its session by id (the session's number is the id's upper 32
-//! bits). Frames queued by several sessions go out in one write and the node reads them in one;
+//! and each answer comes back to its session by id: the connection hands out its request ids
+//! itself ([`Mux::alloc`]) and remembers whose each one is. Ids stay inside 32 bits, because fc
+//! echoes larger ones as strings. Frames queued by several sessions go out in one write and the node reads them in one;
 //! on loopback the per-message system calls are most of the cost, on both sides (BENCHMARKS.md).
 //! The node also holds one connection per worker instead of one per client.
 //!
@@ -55,12 +56,25 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// Who is waiting for what on a shared connection.
+#[derive(Default)]
+struct Routes {
+    /// Session number → that session's event channel.
+    sessions: HashMap<u32, mpsc::UnboundedSender<Event>>,
+    /// Request id in flight → the session number it belongs to.
+    pending: HashMap<u32, u32>,
+    /// The next request id to hand out.
+    next: u32,
+}
+
+/// Request ids below this are the connection's own (resolving the API sets when it opens).
+const FIRST_ID: u32 = 1024;
+
 /// One shared connection to an upstream.
 pub(crate) struct Mux {
     /// Frames to send (the connection task batches what has queued up into one write).
     tx: mpsc::UnboundedSender<Message>,
-    /// Session number → that session's event channel.
-    routes: Arc<Mutex<HashMap<u32, mpsc::UnboundedSender<Event>>>>,
+    routes: Arc<Mutex<Routes>>,
     /// The node's API ids on this connection (resolved once, when it opened).
     pub(crate) api_ids: HashMap<String, u64>,
     alive: Arc<AtomicBool>,
@@ -99,7 +113,8 @@ impl Mux {
             return None;
         };
         let (tx, rx) = mpsc::unbounded_channel();
-        let mux = Arc::new(Mux { tx, routes: Arc::default(), api_ids, alive: Arc::new(AtomicBool::new(true)) });
+        let routes = Arc::new(Mutex::new(Routes { next: FIRST_ID, ..Routes::default() }));
+        let mux = Arc::new(Mux { tx, routes, api_ids, alive: Arc::new(AtomicBool::new(true)) });
         tokio::spawn(run(ws, rx, mux.routes.clone(), mux.alive.clone(), up.name.clone()));
         tracing::debug!(upstream = %up.name, "shared upstream connection opened");
         *current = (Some(mux.clone()), None);
@@ -108,12 +123,26 @@ impl Mux {
 
     /// Routes answers for session `slot` to `events`.
     pub(crate) fn join(&self, slot: u32, events: mpsc::UnboundedSender<Event>) {
-        lock(&self.routes).insert(slot, events);
+        lock(&self.routes).sessions.insert(slot, events);
     }
 
     /// Stops routing to session `slot`. A connection no session has used for [`IDLE`] closes.
     pub(crate) fn leave(&self, slot: u32) {
-        lock(&self.routes).remove(&slot);
+        lock(&self.routes).sessions.remove(&slot);
+    }
+
+    /// A request id on this connection for session `slot`, whose answer goes to that session.
+    /// Ids run from [`FIRST_ID`] to `u32::MAX` and wrap, skipping any still in flight.
+    pub(crate) fn alloc(&self, slot: u32) -> u32 {
+        let mut routes = lock(&self.routes);
+        loop {
+            let id = routes.next;
+            routes.next = if id == u32::MAX { FIRST_ID } else { id + 1 };
+            if let std::collections::hash_map::Entry::Vacant(e) = routes.pending.entry(id) {
+                e.insert(slot);
+                return id;
+            }
+        }
     }
 
     /// Queues a frame; false when the connection is gone.
@@ -178,7 +207,7 @@ pub(crate) async fn call(
     up: &Upstream,
     api: &str,
     method: &str,
-    args: &RawValue,
+    args: &str,
 ) -> Result<Box<RawValue>, ClientError> {
     let lost = || ClientError::Disconnected { url: up.url.clone(), method: method.to_owned() };
     let Some(mux) = Mux::get(up).await else {
@@ -191,9 +220,9 @@ pub(crate) async fn call(
     let (tx, mut rx) = mpsc::unbounded_channel();
     mux.join(slot, tx);
     let _route = Route { mux: &mux, slot };
-    let id = (u64::from(slot) << 32) | 1;
+    let id = mux.alloc(slot);
     let frame =
-        format!("{{\"id\":{id},\"method\":\"call\",\"params\":[{api_id},{},{}]}}", Value::from(method), args.get());
+        format!("{{\"id\":{id},\"method\":\"call\",\"params\":[{api_id},{},{args}]}}", Value::from(method));
     if !mux.send(Message::text(frame)) {
         return Err(lost());
     }
@@ -214,19 +243,20 @@ pub(crate) async fn call(
     }
 }
 
-/// The session number in an answer's id, read from the usual `{"id":N,` start.
-fn slot_of(text: &str) -> Option<u32> {
+/// The request id of an answer, read from the start fc always writes (`{"id":N,` — or
+/// `{"id":"N",`, fc's form above 0xffffffff, which our ids never reach but a node may send).
+fn answer_id(text: &str) -> Option<u32> {
     let rest = text.strip_prefix("{\"id\":")?;
+    let rest = rest.strip_prefix('"').unwrap_or(rest);
     let end = rest.find(|c: char| !c.is_ascii_digit())?;
-    let id: u64 = rest[..end].parse().ok()?;
-    u32::try_from(id >> 32).ok()
+    rest[..end].parse().ok()
 }
 
 /// The connection task: writes what sessions queued (in batches), routes answers.
 async fn run(
     mut ws: crate::session::UpstreamSocket,
     mut rx: mpsc::UnboundedReceiver<Message>,
-    routes: Arc<Mutex<HashMap<u32, mpsc::UnboundedSender<Event>>>>,
+    routes: Arc<Mutex<Routes>>,
     alive: Arc<AtomicBool>,
     upstream: String,
 ) {
@@ -248,12 +278,16 @@ async fn run(
             m = ws.next() => match m {
                 Some(Ok(Message::Text(t))) => {
                     crate::spin::frame_handled();
-                    let slot = slot_of(t.as_str());
-                    let to = slot.and_then(|s| lock(&routes).get(&s).cloned());
+                    let id = answer_id(t.as_str());
+                    let to = id.and_then(|id| {
+                        let mut r = lock(&routes);
+                        let slot = r.pending.remove(&id)?;
+                        r.sessions.get(&slot).cloned()
+                    });
                     if let Some(to) = to {
                         let _ = to.send(Event::Upstream(t));
-                    } else if slot.is_none() {
-                        tracing::warn!(%upstream, "message without a session id on a shared connection dropped");
+                    } else if id.is_none() {
+                        tracing::warn!(%upstream, "message without a request id on a shared connection dropped");
                     }
                 }
                 Some(Ok(Message::Ping(p))) => {
@@ -266,7 +300,7 @@ async fn run(
             },
             // No session for a while: close (the next session opens a new one).
             _ = idle_check.tick() => {
-                if !lock(&routes).is_empty() {
+                if !lock(&routes).sessions.is_empty() {
                     empty_since = None;
                 } else if empty_since.get_or_insert_with(std::time::Instant::now).elapsed() >= IDLE {
                     break;
@@ -275,7 +309,7 @@ async fn run(
         }
     }
     alive.store(false, Ordering::Relaxed);
-    let sessions: Vec<_> = lock(&routes).drain().map(|(_, s)| s).collect();
+    let sessions: Vec<_> = lock(&routes).sessions.drain().map(|(_, s)| s).collect();
     if !sessions.is_empty() {
         tracing::info!(%upstream, sessions = sessions.len(), "shared upstream connection lost");
     }
@@ -290,11 +324,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn session_number_is_read_from_the_id() {
-        assert_eq!(slot_of(r#"{"id":12884901889,"jsonrpc":"2.0","result":1}"#), Some(3));
-        assert_eq!(slot_of(r#"{"id":7,"result":1}"#), Some(0));
-        assert_eq!(slot_of(r#"{"method":"notice","params":[1,[]]}"#), None);
-        assert_eq!(slot_of(r#"{"id":null,"error":{}}"#), None);
+    fn answer_ids_are_read_in_both_of_fcs_forms() {
+        assert_eq!(answer_id(r#"{"id":3000000000,"jsonrpc":"2.0","result":1}"#), Some(3_000_000_000));
+        assert_eq!(answer_id(r#"{"id":"4000000000","result":1}"#), Some(4_000_000_000));
+        assert_eq!(answer_id(r#"{"id":"4294967297","result":1}"#), None);
+        assert_eq!(answer_id(r#"{"method":"notice","params":[1,[]]}"#), None);
+        assert_eq!(answer_id(r#"{"id":null,"error":{}}"#), None);
+    }
+
+    #[test]
+    fn request_ids_stay_inside_32_bits_and_skip_ids_in_flight() {
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let routes = Arc::new(Mutex::new(Routes { next: u32::MAX - 1, ..Routes::default() }));
+        lock(&routes).pending.insert(FIRST_ID, 9);
+        let mux = Mux { tx, routes, api_ids: HashMap::new(), alive: Arc::new(AtomicBool::new(true)) };
+        assert_eq!(mux.alloc(1), u32::MAX - 1);
+        assert_eq!(mux.alloc(1), u32::MAX);
+        assert_eq!(mux.alloc(2), FIRST_ID + 1, "wraps and skips the id still in flight");
+        assert_eq!(lock(&mux.routes).pending.get(&(FIRST_ID + 1)), Some(&2));
     }
 
     #[test]

@@ -103,10 +103,10 @@ impl Upstream {
         &self,
         api: &str,
         method: &str,
-        args: &RawValue,
+        args: &str,
     ) -> Result<Box<RawValue>, bts_rpc::ClientError> {
         let protocol = |e: serde_json::Error| bts_rpc::ClientError::Protocol(e.to_string());
-        let args: serde_json::Value = serde_json::from_str(args.get()).map_err(protocol)?;
+        let args: serde_json::Value = serde_json::from_str(args).map_err(protocol)?;
         let v = self.data.call(bts_rpc::wire::ApiRef::Name(api.to_owned()), method, args).await?;
         serde_json::value::to_raw_value(&v).map_err(protocol)
     }

@@ -58,8 +58,22 @@ impl Drop for ConnectionGuard {
 }
 
 fn json_error(status: StatusCode, id: Option<&Value>, error: &RpcError) -> Response {
-    let body = wire::error_response(id.unwrap_or(&Value::Null), true, error);
+    json_error_rpc(status, id, true, error)
+}
+
+fn json_error_rpc(status: StatusCode, id: Option<&Value>, jsonrpc: bool, error: &RpcError) -> Response {
+    let body = wire::error_response(id.unwrap_or(&Value::Null), jsonrpc, error);
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// The node's HTTP status for an error answer: 500 for an internal error, 400 for protocol
+/// errors (codes -32600 and below), 200 for the rest (execution errors are answers too).
+fn node_status(code: i64) -> StatusCode {
+    match code {
+        wire::INTERNAL_ERROR => StatusCode::INTERNAL_SERVER_ERROR,
+        c if c <= wire::INVALID_REQUEST => StatusCode::BAD_REQUEST,
+        _ => StatusCode::OK,
+    }
 }
 
 async fn rpc_entry(
@@ -136,7 +150,7 @@ async fn forward_http(
     state: &GatewayState,
     api: &str,
     method: &str,
-    args: &RawValue,
+    args: &str,
     limits: &crate::config::LimitsConfig,
 ) -> (Result<Box<RawValue>, RpcError>, u32) {
     let retry = idempotent(api, method);
@@ -258,13 +272,17 @@ async fn http_call(
     }
     let text = String::from_utf8_lossy(body);
     let request = match Request::parse(&text) {
-        Ok(r) => r,
+        Ok(Some(r)) => r,
+        // An answer to a call the server made: the node sends nothing back.
+        Ok(None) => return StatusCode::NO_CONTENT.into_response(),
         Err(e) => {
             crate::metrics::limit_hit("parse_error");
-            return json_error(StatusCode::BAD_REQUEST, None, &e.error);
+            return (node_status(e.error.code), [(header::CONTENT_TYPE, "application/json")], e.to_json())
+                .into_response();
         }
     };
     let id = request.id.clone();
+    let jsonrpc = request.jsonrpc;
     let result = async {
         let call = request.call()?;
         // Over HTTP every request is a fresh session: only ids 0 (database) and 1 (login) exist.
@@ -274,24 +292,31 @@ async fn http_call(
             ApiRef::Id(_) => return Err(FcException::assert("_local_apis.size() > api_id", "").into_error()),
             ApiRef::Name(n) => n.clone(),
         };
+        let args = call.args_text();
         if api == "login" && call.method == "login" {
-            return Ok(RawValue::TRUE.to_owned());
+            return raw(wire::login_result(&args)?);
+        }
+        if api == "login" && call.method == "logout" {
+            return raw("false");
         }
         crate::policy::check_call(limits, &api, &call.method)?;
+        if api == "login" && crate::policy::API_SETS.contains(&call.method.as_str()) {
+            // A fresh connection has database (0) and login (1); the next set asked for gets 2.
+            return raw(if call.method == "database" { "0" } else { "2" });
+        }
         let fanout = state.config.load().broadcasts.fanout;
         if fanout > 1
             && api == "network_broadcast"
             && matches!(call.method.as_str(), "broadcast_transaction" | "broadcast_transaction_synchronous")
         {
-            let args: Value = serde_json::from_str(call.args.get()).map_err(|_| RpcError::parse_error())?;
-            let v = fan_out_http(state, &call.method, args, fanout, limits).await?;
+            let v = fan_out_http(state, &call.method, call.args_value(), fanout, limits).await?;
             return serde_json::value::to_raw_value(&v).map_err(|_| RpcError::parse_error());
         }
         let cacheable = (api == "database" && state.cache.enabled())
-            .then(|| crate::cache::classify(&call.method, call.args.get()))
+            .then(|| crate::cache::classify(&call.method, &args))
             .flatten();
         let Some((key, rule)) = cacheable else {
-            return forward_http(state, &api, &call.method, &call.args, limits).await.0;
+            return forward_http(state, &api, &call.method, &args, limits).await.0;
         };
         use crate::cache::{Lookup, Outcome, Waiter};
         let (tx, rx) = tokio::sync::oneshot::channel();
@@ -310,7 +335,7 @@ async fn http_call(
                 }
             }
         };
-        let (result, lib) = forward_http(state, &api, &call.method, &call.args, limits).await;
+        let (result, lib) = forward_http(state, &api, &call.method, &args, limits).await;
         if lead {
             let outcome = match &result {
                 Ok(v) => Outcome::Result(v.get().into()),
@@ -325,16 +350,14 @@ async fn http_call(
         return StatusCode::NO_CONTENT.into_response();
     };
     match result {
-        Ok(v) => ([(header::CONTENT_TYPE, "application/json")], wire::result_response(&id, true, &v)).into_response(),
+        Ok(v) => ([(header::CONTENT_TYPE, "application/json")], wire::result_response(&id, jsonrpc, &v)).into_response(),
         Err(e) => {
             let status = match e.code {
-                wire::INTERNAL_ERROR => StatusCode::INTERNAL_SERVER_ERROR,
                 -32000 if e.message.contains("no healthy upstream") => StatusCode::SERVICE_UNAVAILABLE,
                 -32000 => StatusCode::BAD_GATEWAY,
-                c if c <= wire::INVALID_REQUEST => StatusCode::BAD_REQUEST,
-                _ => StatusCode::OK,
+                c => node_status(c),
             };
-            json_error(status, Some(&id), &e)
+            json_error_rpc(status, Some(&id), jsonrpc, &e)
         }
     }
 }

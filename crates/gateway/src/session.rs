@@ -157,7 +157,7 @@ enum ApiSel<'a> {
 /// A call waiting for its API's upstream id.
 enum Queued {
     /// A new client call.
-    Fresh { id: Option<Box<str>>, jsonrpc: bool, method: String, args: Box<RawValue> },
+    Fresh { id: Option<Box<str>>, jsonrpc: bool, method: String, args: Box<str> },
     /// An in-flight call being re-sent after a move.
     Resend(Pending),
 }
@@ -177,7 +177,8 @@ struct Session {
     upstream_api_ids: HashMap<String, u64>,
     resolving: HashMap<String, Vec<Queued>>,
     in_flight: HashMap<u64, InFlight>,
-    callbacks: HashMap<u64, Value>,
+    /// Gateway callback id → the client's, as the node would write it in a notice.
+    callbacks: HashMap<u64, Box<str>>,
     next_id: u64,
     journal: Journal,
     /// Broadcasts whose inclusion the client has not heard of yet.
@@ -196,6 +197,8 @@ struct Session {
     /// The highest head of any upstream this session has been answered from: a move never
     /// goes to an upstream below it.
     seen_head: u32,
+    /// The client called `login.logout`: API sets are refused until it logs in again.
+    logged_out: bool,
 }
 
 pub(crate) type UpstreamSocket =
@@ -220,6 +223,19 @@ async fn next_frame(
         Some(ws) => ws.next().await,
         None => std::future::pending().await,
     }
+}
+
+/// A method name quoted so that the node reads it back unchanged (fc's parser has its own
+/// escape rules; see [`bts_rpc::fc`]).
+fn node_str(s: &str) -> String {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        let mut out = String::with_capacity(s.len() + 2);
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+        return out;
+    }
+    bts_rpc::fc::Variant::String(s.to_owned()).to_node_input()
 }
 
 fn fresh_api_ids() -> HashMap<String, u64> {
@@ -325,8 +341,9 @@ pub async fn run(state: Arc<GatewayState>, mut client: WebSocket, ip: IpAddr) {
         resolving: HashMap::new(),
         in_flight: HashMap::new(),
         callbacks: HashMap::new(),
-        next_id: (u64::from(slot) << 32) | 1,
+        next_id: 1,
         journal: Journal::default(),
+        logged_out: false,
     };
     if let Some(mux) = &session.shared {
         mux.join(slot, session.inbox.clone());
@@ -376,10 +393,17 @@ pub async fn run(state: Arc<GatewayState>, mut client: WebSocket, ip: IpAddr) {
                             Turn::Continue
                         }
                     }
-                    Some(Ok(Message::Binary(_))) => {
+                    // witness_node reads a binary frame's payload as text; so does the gateway.
+                    Some(Ok(Message::Binary(bytes))) => {
                         last_heard = Instant::now();
-                        session.reply_error(None, true, RpcError::plain(wire::INVALID_REQUEST, "binary frames are not supported"));
-                        Turn::Continue
+                        crate::spin::frame_handled();
+                        let text = String::from_utf8_lossy(&bytes).into_owned();
+                        if session.shared.is_some() && crate::mux::needs_own_connection(&text) {
+                            Turn::Detach(text.into())
+                        } else {
+                            session.on_client_text(&text);
+                            Turn::Continue
+                        }
                     }
                     Some(Ok(Message::Close(_))) | None => Turn::End(None),
                     Some(Ok(_)) => {
@@ -518,10 +542,12 @@ impl Session {
                 wire::BorrowedApi::Id(n) => ApiSel::Local(*n),
                 wire::BorrowedApi::Name(name) => ApiSel::Named(name.as_ref()),
             };
-            return self.on_call(id, call.jsonrpc, api, &call.method, call.args);
+            return self.on_call(id, call.jsonrpc, api, &call.method, call.args.get());
         }
         let request = match Request::parse(text) {
-            Ok(r) => r,
+            Ok(Some(r)) => r,
+            // An answer to a call the server made: the node sends nothing back either.
+            Ok(None) => return,
             Err(e) => {
                 crate::metrics::limit_hit("parse_error");
                 self.to_client.push(Message::Text(e.to_json().into()));
@@ -539,13 +565,14 @@ impl Session {
                     ApiRef::Id(n) => ApiSel::Local(*n),
                     ApiRef::Name(name) => ApiSel::Named(name.as_str()),
                 };
-                self.on_call(id.as_deref(), request.jsonrpc, api, &call.method, &call.args);
+                self.on_call(id.as_deref(), request.jsonrpc, api, &call.method, &call.args_text());
             }
             Err(e) => self.reply_error(id.as_deref(), request.jsonrpc, e),
         }
     }
 
-    fn on_call(&mut self, id: Option<&str>, jsonrpc: bool, api: ApiSel<'_>, method: &str, args: &RawValue) {
+    /// One call, its arguments as JSON text the node reads as the client meant them.
+    fn on_call(&mut self, id: Option<&str>, jsonrpc: bool, api: ApiSel<'_>, method: &str, args: &str) {
         let known_index = match &api {
             ApiSel::Local(n) => usize::try_from(*n).ok(),
             ApiSel::Named(name) => self.local_apis.iter().position(|a| a == name),
@@ -573,9 +600,32 @@ impl Session {
             return self.reply_error(id, jsonrpc, e);
         }
         if is_login {
-            if method == "login" {
-                // Every connection is logged in already; answered here, at once (wallets time this).
-                return self.reply_result(id, jsonrpc, "true");
+            // The login API as a node without an api-access file answers it, here and at once
+            // (wallets time `login`): every connection starts logged in.
+            match method {
+                "login" => {
+                    return match wire::login_result(args) {
+                        Ok(r) => {
+                            self.logged_out = false;
+                            self.reply_result(id, jsonrpc, r)
+                        }
+                        Err(e) => self.reply_error(id, jsonrpc, e),
+                    };
+                }
+                "logout" => {
+                    self.logged_out = true;
+                    return self.reply_result(id, jsonrpc, "false");
+                }
+                "get_available_api_sets" if self.logged_out => return self.reply_result(id, jsonrpc, "[]"),
+                "get_config" if self.logged_out => {
+                    let e = FcException::assert("is_allowed", "Access denied, please login").into_error();
+                    return self.reply_error(id, jsonrpc, e);
+                }
+                m if self.logged_out && API_SETS.contains(&m) => {
+                    let e = FcException::assert("is_allowed", "Access denied").into_error();
+                    return self.reply_error(id, jsonrpc, e);
+                }
+                _ => {}
             }
             if API_SETS.contains(&method) {
                 let local = match self.local_apis.iter().position(|a| a == method) {
@@ -590,7 +640,7 @@ impl Session {
         }
         if api == "database"
             && self.state.cache.enabled()
-            && let Some((key, rule)) = crate::cache::classify(method, args.get())
+            && let Some((key, rule)) = crate::cache::classify(method, args)
         {
             return self.cached_call(key, rule, id, jsonrpc, method, args);
         }
@@ -603,7 +653,7 @@ impl Session {
             self.forward(api_index, upstream_api, id, jsonrpc, method, args);
         } else if let Some(api) = unresolved {
             let queued =
-                Queued::Fresh { id: id.map(Into::into), jsonrpc, method: method.to_owned(), args: args.to_owned() };
+                Queued::Fresh { id: id.map(Into::into), jsonrpc, method: method.to_owned(), args: args.into() };
             self.resolve_then_send(api, queued);
         }
     }
@@ -617,20 +667,20 @@ impl Session {
         id: Option<&str>,
         jsonrpc: bool,
         method: &str,
-        args: &RawValue,
+        args: &str,
     ) {
         use crate::cache::{Lookup, Waiter};
         let waiter = || Waiter::Session {
             inbox: self.inbox.clone(),
             id: id.map(Into::into),
             jsonrpc,
-            tail: format!("{},{}", Value::from(method), args.get()).into_boxed_str(),
+            tail: format!("{},{args}", node_str(method)).into_boxed_str(),
         };
         match self.state.cache.lookup(&key, waiter) {
             Lookup::Hit(result) => self.reply_result(id, jsonrpc, &result),
             Lookup::Follow => {}
             Lookup::Lead => {
-                let tail = format!("{},{}", Value::from(method), args.get()).into_boxed_str();
+                let tail = format!("{},{args}", node_str(method)).into_boxed_str();
                 let call = Pending {
                     id: id.map(Into::into),
                     jsonrpc,
@@ -698,15 +748,31 @@ impl Session {
 
     fn send_resolve(&mut self, api: String) {
         let id = self.take_id();
-        let frame = format!("{{\"id\":{id},\"method\":\"call\",\"params\":[1,{},[]]}}", Value::String(api.clone()));
+        let frame = format!("{{\"id\":{id},\"method\":\"call\",\"params\":[1,{},[]]}}", node_str(&api));
         self.in_flight.insert(id, InFlight::Resolve(api));
         self.to_upstream.push(UpMessage::text(frame));
     }
 
+    /// The id for a request to the upstream: handed out by the shared connection while the
+    /// session uses one, else the session's own.
     fn take_id(&mut self) -> u64 {
-        let id = self.next_id;
-        self.next_id += 1;
-        id
+        match &self.shared {
+            Some(mux) => u64::from(mux.alloc(self.slot)),
+            None => self.own_id(),
+        }
+    }
+
+    /// The session's next own id (requests on its own connection, and its callback ids): inside
+    /// 32 bits, because fc writes larger integers back as strings; it wraps, skipping ids
+    /// still in flight (answers from a shared connection the session just left may be).
+    fn own_id(&mut self) -> u64 {
+        loop {
+            let id = self.next_id;
+            self.next_id = if id >= u64::from(u32::MAX) { 1 } else { id + 1 };
+            if !self.in_flight.contains_key(&id) && !self.callbacks.contains_key(&id) {
+                return id;
+            }
+        }
     }
 
     fn forward(
@@ -716,17 +782,19 @@ impl Session {
         client_id: Option<&str>,
         jsonrpc: bool,
         method: &str,
-        args: &RawValue,
+        args: &str,
     ) {
         let mut rebuilt: Option<String> = None;
         if CALLBACK_METHODS.contains(&method) {
             // Replace the client's callback id with ours (stable across moves); notices are
-            // mapped back.
-            let parts = serde_json::from_str::<Vec<&RawValue>>(args.get()).unwrap_or_default();
-            if let Some(first) = parts.first() {
-                let client_cb: Value = serde_json::from_str(first.get()).unwrap_or(Value::Null);
-                let cb = self.take_id();
-                self.callbacks.insert(cb, client_cb);
+            // mapped back. The node reads the callback id as a uint64 (`"7"`, `7.0` and `true`
+            // all work) and writes it back as one: so does the gateway. One it cannot read as
+            // a number goes to the node unchanged, which refuses the call.
+            let parts = serde_json::from_str::<Vec<&RawValue>>(args).unwrap_or_default();
+            let client_cb = parts.first().and_then(|first| bts_rpc::fc::parse(first.get()).ok()?.as_uint64().ok());
+            if let Some(client_cb) = client_cb {
+                let cb = self.own_id();
+                self.callbacks.insert(cb, bts_rpc::fc::Variant::Uint64(client_cb).to_fc_json().into_boxed_str());
                 let mut text = format!("[{cb}");
                 for p in &parts[1..] {
                     text.push(',');
@@ -736,7 +804,7 @@ impl Session {
                 rebuilt = Some(text);
             }
         }
-        let args = rebuilt.as_deref().unwrap_or(args.get());
+        let args = rebuilt.as_deref().unwrap_or(args);
         let learn = self.journal.learns(method, args);
         if JOURNALED.contains(&method) {
             self.journal.record(method, args);
@@ -754,7 +822,7 @@ impl Session {
             jsonrpc,
             started: Instant::now(),
             api,
-            tail: format!("{},{args}", Value::from(method)).into_boxed_str(),
+            tail: format!("{},{args}", node_str(method)).into_boxed_str(),
             resendable: !method.starts_with("broadcast_"),
             learn,
             shows_head: method == "get_dynamic_global_properties"
@@ -955,8 +1023,9 @@ impl Session {
     fn on_upstream_text(&mut self, text: &str) {
         #[derive(Deserialize)]
         struct Up<'a> {
+            // fc writes ids above 0xffffffff as strings; ours stay below, but read both.
             #[serde(default)]
-            id: Option<u64>,
+            id: Option<wire::EchoedId>,
             #[serde(borrow, default)]
             result: Option<&'a RawValue>,
             #[serde(borrow, default)]
@@ -972,7 +1041,10 @@ impl Session {
         };
         if msg.method.as_deref() == Some("notice") {
             let Some(params) = msg.params else { return };
-            let Ok((cb, payload)) = serde_json::from_str::<(u64, &RawValue)>(params.get()) else { return };
+            let Ok((wire::EchoedId(cb), payload)) = serde_json::from_str::<(wire::EchoedId, &RawValue)>(params.get())
+            else {
+                return;
+            };
             if !self.awaited.is_empty() {
                 self.awaited.retain(|a| !matches!(a.deliver, Deliver::Notice(c) if c == cb));
             }
@@ -985,7 +1057,7 @@ impl Session {
             }
             return;
         }
-        let Some(id) = msg.id else { return };
+        let Some(wire::EchoedId(id)) = msg.id else { return };
         self.seen_head = self.seen_head.max(self.upstream.head());
         match self.in_flight.remove(&id) {
             Some(InFlight::Client(call)) => {

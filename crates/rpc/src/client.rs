@@ -390,7 +390,7 @@ where
                 Some(Ok(Message::Text(text))) => match parse_incoming(text.as_str()) {
                     Ok(Incoming::Notice(n)) => { let _ = inner.notices.send(n); }
                     Ok(Incoming::Response { id, result }) => {
-                        if let Some((_, waiter)) = id.as_u64().and_then(|id| lock(&pending).remove(&id)) {
+                        if let Some((_, waiter)) = crate::wire::id_number(&id).and_then(|id| lock(&pending).remove(&id)) {
                             let _ = waiter.send(result);
                         }
                     }

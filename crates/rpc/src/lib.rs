@@ -4,6 +4,7 @@
 //! routes it, the faucet and health checks consume it); [`client`] is the WebSocket/HTTP client.
 
 pub mod client;
+pub mod fc;
 pub mod wire;
 
 pub use client::{ClientConfig, ClientError, ConnectionState, HttpClient, WsClient};

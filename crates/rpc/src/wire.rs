@@ -47,140 +47,139 @@ impl Serialize for ApiRef {
     }
 }
 
-/// A parsed request frame. `params` stays raw.
+/// A request frame, read by the node's rules (`fc::rpc::websocket_api_connection::on_message`).
 #[derive(Debug)]
 pub struct Request {
-    /// The id to echo (`None` for a notification, which gets no answer).
+    /// The id to echo, already in the form the node writes it (`4294967296` → `"4294967296"`,
+    /// `1.5` → `"1.50000000000000000"`); `None` when the node sends no answer (no id, or a null
+    /// id without `jsonrpc`).
     pub id: Option<Value>,
     /// Whether the request carried `"jsonrpc":"2.0"` (echoed in the answer).
     pub jsonrpc: bool,
-    /// Top-level method: `call` or, routed to API 0, a database method name.
+    /// Top-level method: `call`, `notice`, `callback` or, routed to API 0, a database method.
     pub method: String,
-    /// Raw params.
-    pub params: Option<Box<RawValue>>,
+    /// The parameters as the node read them.
+    pub params: Vec<crate::fc::Variant>,
 }
 
-/// A call resolved from a request: API, method and raw argument array.
+/// A call resolved from a request: API, method and argument array.
 #[derive(Debug)]
 pub struct Call {
     /// Target API.
     pub api: ApiRef,
     /// Method name.
     pub method: String,
-    /// Arguments as a raw JSON array.
-    pub args: Box<RawValue>,
+    /// The argument array as the node read it.
+    pub args: crate::fc::Variant,
 }
 
-#[derive(serde::Deserialize)]
-struct RawRequest {
-    #[serde(default)]
-    id: Option<Value>,
-    #[serde(default)]
-    jsonrpc: Option<Value>,
-    method: Option<Value>,
-    #[serde(default)]
-    params: Option<Box<RawValue>>,
+impl Call {
+    /// The arguments as text a node reads back into the same values (to forward the call).
+    pub fn args_text(&self) -> String {
+        self.args.to_node_input()
+    }
+
+    /// The arguments as a `serde_json` value (to deserialize them).
+    pub fn args_value(&self) -> Value {
+        self.args.to_serde()
+    }
+}
+
+/// An envelope-level refusal: `{"id":null,"jsonrpc":"2.0","error":{code, message}}`.
+fn refuse(code: i64, message: &str) -> Box<ErrorResponse> {
+    Box::new(ErrorResponse::new(Some(Value::Null), true, RpcError::plain(code, message)))
 }
 
 impl Request {
-    /// Parses one frame. Errors are ready-to-send answers (`id` null where unknown).
-    pub fn parse(text: &str) -> Result<Request, Box<ErrorResponse>> {
-        let trimmed = text.trim_start();
-        if trimmed.starts_with('[') {
-            if serde_json::from_str::<Value>(text).is_err() {
-                return Err(Box::new(ErrorResponse::new(Some(Value::Null), true, RpcError::parse_error())));
-            }
-            return Err(Box::new(ErrorResponse::new(
-                Some(Value::Null),
-                true,
-                RpcError::plain(INVALID_REQUEST, "Batch requests not supported"),
-            )));
+    /// Reads one frame as the node does. `Ok(None)`: the node sends nothing back (the frame is
+    /// an answer to a call the server made); `Err`: the ready-to-send refusal, `id` null.
+    pub fn parse(text: &str) -> Result<Option<Request>, Box<ErrorResponse>> {
+        use crate::fc::Variant;
+        let var = crate::fc::parse(text).map_err(|e| {
+            Box::new(ErrorResponse::new(Some(Value::Null), true, RpcError::from_parse_failure(&e, text)))
+        })?;
+        let members = match &var {
+            Variant::Array(_) => return Err(refuse(INVALID_REQUEST, "Batch requests not supported")),
+            Variant::Object(m) => m,
+            _ => return Err(refuse(INVALID_REQUEST, "Invalid JSON request")),
+        };
+        let id = var.get("id");
+        if id.is_some_and(|id| !matches!(id, Variant::String(_) | Variant::Null) && !id.is_numeric()) {
+            return Err(refuse(INVALID_REQUEST, "Invalid id"));
         }
-        let raw: RawRequest = match serde_json::from_str(text) {
-            Ok(r) => r,
-            Err(e) if e.is_syntax() || e.is_eof() => {
-                return Err(Box::new(ErrorResponse::new(Some(Value::Null), true, RpcError::parse_error())));
+        let method = var.get("method");
+        if method.is_some_and(|m| m.as_str().is_none_or(str::is_empty)) {
+            return Err(refuse(INVALID_REQUEST, "Missing or invalid method"));
+        }
+        let jsonrpc = var.get("jsonrpc");
+        if jsonrpc.is_some_and(|j| j.as_str() != Some("2.0")) {
+            return Err(refuse(INVALID_REQUEST, "Unsupported JSON-RPC version"));
+        }
+        let Some(method) = method.and_then(Variant::as_str) else {
+            if members.iter().any(|(k, _)| k == "result" || k == "error") {
+                if id.is_none() || (id == Some(&Variant::Null) && jsonrpc.is_none()) {
+                    return Err(refuse(INVALID_REQUEST, "Missing or invalid id"));
+                }
+                return Ok(None);
             }
-            Err(_) => {
-                return Err(Box::new(ErrorResponse::new(
-                    Some(Value::Null),
-                    true,
-                    RpcError::plain(INVALID_REQUEST, "Invalid Request"),
-                )));
-            }
+            return Err(refuse(INVALID_REQUEST, "Missing method or result or error"));
         };
-        let jsonrpc = match &raw.jsonrpc {
-            None => false,
-            Some(Value::String(v)) if v == "2.0" => true,
-            Some(_) => {
-                return Err(Box::new(ErrorResponse::new(
-                    raw.id,
-                    true,
-                    RpcError::plain(INVALID_REQUEST, "Invalid JSON-RPC version: jsonrpc must be \"2.0\""),
-                )));
-            }
+        let params = match var.get("params") {
+            None => Vec::new(),
+            Some(Variant::Object(_)) => return Err(refuse(INVALID_PARAMS, "Named parameters not supported")),
+            Some(Variant::Array(items)) => items.clone(),
+            Some(_) => return Err(refuse(INVALID_REQUEST, "Invalid parameters")),
         };
-        let id = match raw.id {
-            Some(Value::Null) | None => None,
-            Some(v @ (Value::Number(_) | Value::String(_))) => Some(v),
-            Some(_) => {
-                return Err(Box::new(ErrorResponse::new(
-                    Some(Value::Null),
-                    jsonrpc,
-                    RpcError::plain(INVALID_REQUEST, "Invalid Request: id must be a number or a string"),
-                )));
-            }
-        };
-        let method = match raw.method {
-            Some(Value::String(m)) => m,
-            _ => {
-                return Err(Box::new(ErrorResponse::new(
-                    id,
-                    jsonrpc,
-                    RpcError::plain(INVALID_REQUEST, "Invalid Request: missing method"),
-                )));
-            }
-        };
-        Ok(Request { id, jsonrpc, method, params: raw.params })
+        // A null id is an id in JSON-RPC 2.0 but "no id" in 1.0 (fc's rule).
+        let has_id = id.is_some_and(|id| jsonrpc.is_some() || *id != Variant::Null);
+        let id = if has_id { id.map(|id| serde_json::from_str(&id.to_fc_json()).unwrap_or(Value::Null)) } else { None };
+        Ok(Some(Request { id, jsonrpc: jsonrpc.is_some(), method: method.to_owned(), params }))
     }
 
-    /// Resolves `call` and top-level methods (routed to API 0, as the node does).
+    /// Resolves the request as the node's `call` method and its fallback do: `call` takes
+    /// exactly `[api, method, [args]]` (api a name, resolved through the login API, or anything
+    /// fc casts to an id); any other method goes to API 0. `notice` and `callback` address
+    /// callbacks the server registered, of which a node serving clients has none.
     pub fn call(&self) -> Result<Call, RpcError> {
-        let params = self.params.as_deref().map(RawValue::get).unwrap_or("[]");
-        if self.method == "call" {
-            let parts: Vec<&RawValue> = serde_json::from_str(params)
-                .map_err(|_| RpcError::plain(INVALID_PARAMS, "Invalid params: expected [api, method, [args]]"))?;
-            let [api, method, rest @ ..] = parts.as_slice() else {
-                return Err(RpcError::plain(INVALID_PARAMS, "Invalid params: expected [api, method, [args]]"));
-            };
-            let api = match serde_json::from_str::<Value>(api.get()) {
-                Ok(Value::Number(n)) if n.as_u64().is_some() => ApiRef::Id(n.as_u64().unwrap_or_default()),
-                Ok(Value::String(s)) => ApiRef::Name(s),
-                _ => return Err(RpcError::plain(INVALID_PARAMS, "Invalid params: API must be an id or a name")),
-            };
-            let method: String = serde_json::from_str(method.get())
-                .map_err(|_| RpcError::plain(INVALID_PARAMS, "Invalid params: method must be a string"))?;
-            let args = match rest.first() {
-                Some(a) => (*a).to_owned(),
-                None => empty_array(),
-            };
-            Ok(Call { api, method, args })
-        } else {
-            if params.trim_start().starts_with('{') {
-                return Err(RpcError::plain(INVALID_PARAMS, "Named parameters are not supported"));
+        use crate::fc::Variant;
+        match self.method.as_str() {
+            "call" => {
+                let [api, method, Variant::Array(_)] = self.params.as_slice() else {
+                    return Err(FcException::assert("args.size() == 3 && args[2].is_array()", "")
+                        .in_method("operator()")
+                        .into_error());
+                };
+                let api = match api {
+                    Variant::String(name) => ApiRef::Name(name.clone()),
+                    other => ApiRef::Id(other.as_uint64().map_err(|e| FcException::from_fc(&e).into_error())?),
+                };
+                let method = method.as_string().map_err(|e| FcException::from_fc(&e).into_error())?;
+                Ok(Call { api, method, args: self.params[2].clone() })
             }
-            let args = self.params.clone().unwrap_or_else(empty_array);
-            Ok(Call { api: ApiRef::Id(0), method: self.method.clone(), args })
+            "notice" | "callback" => {
+                let [first, Variant::Array(_)] = self.params.as_slice() else {
+                    return Err(FcException::assert("args.size() == 2 && args[1].is_array()", "")
+                        .in_method("operator()")
+                        .into_error());
+                };
+                first.as_uint64().map_err(|e| FcException::from_fc(&e).into_error())?;
+                let what = if self.method == "notice" { "receive_notice" } else { "receive_callback" };
+                Err(FcException::assert("_local_callbacks.size() > callback_id", "").in_method(what).into_error())
+            }
+            _ => Ok(Call { api: ApiRef::Id(0), method: self.method.clone(), args: Variant::Array(self.params.clone()) }),
         }
     }
 }
 
 /// A `call` (or top-level method) frame parsed in one pass without copying: the fast path of a
-/// proxy. Anything unusual (batches, bad `jsonrpc`, odd ids, malformed params) yields `None`;
-/// callers then use [`Request::parse`], which produces the node's exact error.
+/// proxy. It accepts only frames that the node's own parser ([`crate::fc`]) reads the same way
+/// and whose id the node echoes as sent: strict JSON, no duplicate keys, no escapes in the id,
+/// method or API name, an id that is a string or an integer the node writes back unchanged
+/// (−2³¹ … 2³²−1). Anything else yields `None`; callers then use [`Request::parse`], which reads
+/// it as the node does and produces the node's exact errors.
 #[derive(Debug)]
 pub struct BorrowedCall<'a> {
-    /// The id as sent (number or string literal), `None` for a notification.
+    /// The id as sent (and as the node echoes it), `None` for a notification.
     pub id: Option<&'a RawValue>,
     /// Whether `"jsonrpc":"2.0"` was present.
     pub jsonrpc: bool,
@@ -201,17 +200,34 @@ pub enum BorrowedApi<'a> {
     Name(std::borrow::Cow<'a, str>),
 }
 
+/// Whether the node writes this JSON integer literal back exactly as it is: fc keeps int64
+/// inside the int32 range and uint64 up to 0xffffffff as numbers (`-0` becomes `0`).
+fn echoed_unchanged(number: &str) -> bool {
+    match number.strip_prefix('-') {
+        Some("0") => false,
+        Some(_) => number.parse::<i64>().is_ok_and(|n| n >= i64::from(i32::MIN)),
+        None => number.parse::<u64>().is_ok_and(|n| n <= u64::from(u32::MAX)),
+    }
+}
+
 impl<'a> BorrowedCall<'a> {
     /// Parses a well-formed request frame, or returns `None`.
     pub fn parse(text: &'a str) -> Option<Self> {
+        use std::borrow::Cow;
+        // `&str` (not `Cow`) so that a string with an escape fails here: the node reads escapes
+        // its own way, so such frames take the full parser.
+        // A present `null` id is kept (`Option` would read it as absent).
+        fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
+            <&'de RawValue as serde::Deserialize>::deserialize(d).map(Some)
+        }
         #[derive(serde::Deserialize)]
         struct Envelope<'a> {
-            #[serde(borrow, default)]
+            #[serde(borrow, default, deserialize_with = "present")]
             id: Option<&'a RawValue>,
             #[serde(borrow, default)]
-            jsonrpc: Option<std::borrow::Cow<'a, str>>,
+            jsonrpc: Option<&'a str>,
             #[serde(borrow)]
-            method: std::borrow::Cow<'a, str>,
+            method: &'a str,
             #[serde(borrow, default)]
             params: Option<&'a RawValue>,
         }
@@ -219,19 +235,27 @@ impl<'a> BorrowedCall<'a> {
         #[serde(untagged)]
         enum Api<'a> {
             Id(u64),
-            Name(#[serde(borrow)] std::borrow::Cow<'a, str>),
+            Name(#[serde(borrow)] &'a str),
         }
         let env: Envelope<'a> = serde_json::from_str(text).ok()?;
-        let jsonrpc = match env.jsonrpc.as_deref() {
+        let jsonrpc = match env.jsonrpc {
             None => false,
             Some("2.0") => true,
             Some(_) => return None,
         };
+        if env.method.is_empty() {
+            return None;
+        }
         let id = match env.id {
-            Some(raw) if raw.get() == "null" => None,
-            Some(raw)
-                if raw.get().starts_with('"') || raw.get().starts_with(|c: char| c == '-' || c.is_ascii_digit()) =>
-            {
+            // A null id with jsonrpc is answered (with `null`): the full parser handles it.
+            Some(raw) if raw.get() == "null" => {
+                if jsonrpc {
+                    return None;
+                }
+                None
+            }
+            Some(raw) if raw.get().starts_with('"') && !raw.get().contains('\\') => Some(raw),
+            Some(raw) if raw.get().bytes().all(|b| b.is_ascii_digit() || b == b'-') && echoed_unchanged(raw.get()) => {
                 Some(raw)
             }
             Some(_) => return None,
@@ -239,28 +263,22 @@ impl<'a> BorrowedCall<'a> {
         };
         let params = env.params?;
         if env.method == "call" {
-            let (api, method, args): (Api<'a>, std::borrow::Cow<'a, str>, &'a RawValue) =
-                serde_json::from_str(params.get()).ok()?;
+            let (api, method, args): (Api<'a>, &'a str, &'a RawValue) = serde_json::from_str(params.get()).ok()?;
             if !args.get().starts_with('[') {
                 return None;
             }
             let api = match api {
                 Api::Id(n) => BorrowedApi::Id(n),
-                Api::Name(n) => BorrowedApi::Name(n),
+                Api::Name(n) => BorrowedApi::Name(Cow::Borrowed(n)),
             };
-            Some(Self { id, jsonrpc, api, method, args })
+            Some(Self { id, jsonrpc, api, method: Cow::Borrowed(method), args })
         } else {
             if !params.get().starts_with('[') || env.method == "notice" || env.method == "callback" {
                 return None;
             }
-            Some(Self { id, jsonrpc, api: BorrowedApi::Id(0), method: env.method, args: params })
+            Some(Self { id, jsonrpc, api: BorrowedApi::Id(0), method: Cow::Borrowed(env.method), args: params })
         }
     }
-}
-
-fn empty_array() -> Box<RawValue> {
-    #[allow(clippy::expect_used)] // "[]" is a valid JSON literal: this cannot fail.
-    RawValue::from_string("[]".to_owned()).expect("[] is valid JSON")
 }
 
 /// An error object as the node sends it: `{code, message, data?}`.
@@ -289,10 +307,29 @@ impl RpcError {
         Self { code, message: message.into(), data: None }
     }
 
-    /// `-32700 Invalid JSON message` with fc's `parse_error_exception` detail.
+    /// `-32700 Invalid JSON message` with fc's `parse_error_exception` detail (`data.code` 4).
     pub fn parse_error() -> Self {
-        FcException::new(PARSE_ERROR, "parse_error_exception", "Parse Error", "Invalid JSON message")
-            .into_error_with_message("Invalid JSON message")
+        let mut e = FcException::new(4, "parse_error_exception", "Parse Error", "Invalid JSON message")
+            .into_error_with_message("Invalid JSON message");
+        e.code = PARSE_ERROR;
+        e
+    }
+
+    /// The node's answer to a frame its parser refused: `-32700 Invalid JSON message`, with the
+    /// parser's exception in `data` (its innermost frame, then `from_string` with the text).
+    pub fn from_parse_failure(failure: &crate::fc::FcError, text: &str) -> Self {
+        let mut e = FcException::from_fc(failure).in_method("from_string");
+        e.data = failure.data.clone();
+        let mut err = e.into_error_with_message("Invalid JSON message");
+        err.code = PARSE_ERROR;
+        if let Some(stack) = err.data.as_mut().and_then(|d| d.get_mut("stack")).and_then(Value::as_array_mut) {
+            let mut last = stack.first().cloned().unwrap_or(Value::Null);
+            last["context"]["level"] = json!("warn");
+            last["format"] = json!("");
+            last["data"] = json!({ "str": text });
+            stack.push(last);
+        }
+        err
     }
 
     /// `-32601 Method not found`, listing the API's methods like the node (`stack[0].data`).
@@ -327,17 +364,32 @@ pub struct FcException {
     pub data: Value,
     /// Source method reported in the stack context.
     pub method: &'static str,
+    /// The log format with its `${key}` placeholders, when it differs from `message`.
+    pub format: Option<String>,
 }
 
 impl FcException {
     /// A new exception with empty captured data.
     pub fn new(code: i64, name: &'static str, what: &'static str, message: impl Into<String>) -> Self {
-        Self { code, name, what, message: message.into(), data: json!({}), method: "" }
+        Self { code, name, what, message: message.into(), data: json!({}), method: "", format: None }
     }
 
     /// `FC_ASSERT(expr, msg)`: `Assert Exception: <expr>: <msg>`.
     pub fn assert(expr: &str, msg: impl AsRef<str>) -> Self {
         Self::new(10, "assert_exception", "Assert Exception", format!("{expr}: {}", msg.as_ref()))
+    }
+
+    /// The exception an fc conversion or parse threw, as the node reports it.
+    pub fn from_fc(e: &crate::fc::FcError) -> Self {
+        Self {
+            code: e.code,
+            name: e.name,
+            what: e.what,
+            message: e.message(),
+            data: e.data.clone(),
+            method: "",
+            format: Some(e.format.clone()),
+        }
     }
 
     /// Sets the captured data.
@@ -369,6 +421,7 @@ impl FcException {
     }
 
     fn into_error_with_message(self, message: impl Into<String>) -> RpcError {
+        let format = self.format.unwrap_or(self.message);
         let stack = json!([{
             "context": {
                 "level": "error",
@@ -379,7 +432,7 @@ impl FcException {
                 "thread_name": "th_a",
                 "timestamp": now_iso(),
             },
-            "format": self.message,
+            "format": format,
             "data": self.data,
         }]);
         RpcError {
@@ -450,6 +503,65 @@ pub fn notice(callback: &Value, args: &Value) -> String {
     json!({"method": "notice", "params": [callback, args]}).to_string()
 }
 
+/// A request or callback id the node echoed, in either of fc's forms: a number, or (above
+/// 0xffffffff) the decimal string fc writes instead.
+pub fn id_number(id: &Value) -> Option<u64> {
+    match id {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+/// A number the node echoed (a request or callback id the client chose), read in either of
+/// fc's forms: `serde` reads `4294967297` and `"4294967297"` alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EchoedId(pub u64);
+
+impl<'de> serde::Deserialize<'de> for EchoedId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = EchoedId;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an unsigned integer or its decimal string")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<EchoedId, E> {
+                Ok(EchoedId(v))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<EchoedId, E> {
+                v.parse().map(EchoedId).map_err(|_| E::custom(format_args!("not an id: \"{v}\"")))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// The login API's `login` as a node without an api-access file answers it (every user and
+/// password is accepted): no user and no password → `1` (kept for old clients), one of them →
+/// the node's assertion, both → `true`. `args` is the raw argument array.
+pub fn login_result(args: &str) -> Result<&'static str, RpcError> {
+    use crate::fc::Variant;
+    let args = match crate::fc::parse(args) {
+        Ok(Variant::Array(a)) => a,
+        Ok(_) => Vec::new(),
+        Err(e) => return Err(FcException::from_fc(&e).into_error()),
+    };
+    let given = |i: usize| -> Result<bool, RpcError> {
+        match args.get(i) {
+            None | Some(Variant::Null) => Ok(false),
+            Some(v) => v.as_string().map(|_| true).map_err(|e| FcException::from_fc(&e).into_error()),
+        }
+    };
+    match (given(0)?, given(1)?) {
+        (false, false) => Ok("1"),
+        (true, true) => Ok("true"),
+        _ => Err(FcException::assert("o_user.valid() && o_password.valid()", "Must provide both user and password")
+            .in_method("login")
+            .into_error()),
+    }
+}
+
 /// A decoded server → client message.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Incoming {
@@ -500,11 +612,15 @@ mod tests {
 
     #[test]
     fn call_envelope_with_numeric_and_named_api() {
-        let r = Request::parse(r#"{"id":7,"method":"call","params":[1,"login",["",""]],"jsonrpc":"2.0"}"#).unwrap();
+        let r = Request::parse(r#"{"id":7,"method":"call","params":[1,"login",["",""]],"jsonrpc":"2.0"}"#)
+            .unwrap()
+            .unwrap();
         assert!(r.jsonrpc);
         let c = r.call().unwrap();
-        assert_eq!((c.api, c.method.as_str(), c.args.get()), (ApiRef::Id(1), "login", r#"["",""]"#));
-        let r = Request::parse(r#"{"id":"x","method":"call","params":["database","get_chain_id",[]]}"#).unwrap();
+        assert_eq!((c.args_text(), c.api, c.method.as_str()), (r#"["",""]"#.to_owned(), ApiRef::Id(1), "login"));
+        let r = Request::parse(r#"{"id":"x","method":"call","params":["database","get_chain_id",[]]}"#)
+            .unwrap()
+            .unwrap();
         assert_eq!(r.call().unwrap().api, ApiRef::Name("database".into()));
         assert_eq!(r.id, Some(json!("x")));
     }
@@ -529,14 +645,80 @@ mod tests {
             r#"{"id":1,"method":"call","params":[0,"m",{}]}"#,
             r#"{"id":1,"method":"call","params":[0]}"#,
             r#"{"id":1,"method":"m","params":{}}"#,
+            r#"{"id":4294967296,"method":"m","params":[]}"#,
+            r#"{"id":-2147483649,"method":"m","params":[]}"#,
+            r#"{"id":-0,"method":"m","params":[]}"#,
+            r#"{"id":1.5,"method":"m","params":[]}"#,
+            r#"{"id":true,"method":"m","params":[]}"#,
+            r#"{"id":"a\u0041","method":"m","params":[]}"#,
+            r#"{"id":null,"jsonrpc":"2.0","method":"m","params":[]}"#,
+            r#"{"id":1,"method":"","params":[]}"#,
+            r#"{"id":1,"method":"m\u0041","params":[]}"#,
+            r#"{"id":1,"method":"call","params":["d\u0041",m,[]]}"#,
+            r#"{"id":1,"id":2,"method":"m","params":[]}"#,
+            r#"{"id":1,"method":"m","params":[]} trailing"#,
         ] {
             assert!(BorrowedCall::parse(odd).is_none(), "{odd}");
+        }
+        for edge in ["4294967295", "-2147483648", "0", "\"x y\""] {
+            let frame = format!(r#"{{"id":{edge},"method":"m","params":[]}}"#);
+            let fast = BorrowedCall::parse(&frame).unwrap();
+            let full = Request::parse(&frame).unwrap().unwrap();
+            assert_eq!(fast.id.map(|r| r.get().to_owned()), full.id.map(|v| v.to_string()), "{edge}");
         }
     }
 
     #[test]
+    fn ids_are_echoed_in_the_form_the_node_writes() {
+        for (sent, echoed) in [
+            ("4294967296", json!("4294967296")),
+            ("-2147483649", json!("-2147483649")),
+            ("1.5", json!("1.50000000000000000")),
+            ("1e5", json!("1e5")),
+            ("true", json!(true)),
+            ("\"a\\u0041\"", json!("au0041")),
+        ] {
+            let r = Request::parse(&format!(r#"{{"id":{sent},"method":"m","params":[]}}"#)).unwrap().unwrap();
+            assert_eq!(r.id, Some(echoed), "{sent}");
+        }
+        let none = Request::parse(r#"{"id":null,"method":"m","params":[]}"#).unwrap().unwrap();
+        assert_eq!(none.id, None);
+        let null = Request::parse(r#"{"id":null,"jsonrpc":"2.0","method":"m","params":[]}"#).unwrap().unwrap();
+        assert_eq!(null.id, Some(Value::Null));
+        let e = Request::parse(r#"{"id":{"a":1},"method":"m","params":[]}"#).unwrap_err();
+        assert_eq!(e.to_json(), r#"{"id":null,"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid id"}}"#);
+        assert!(Request::parse(r#"{"id":1,"result":5}"#).unwrap().is_none());
+    }
+
+    #[test]
+    fn envelope_refusals_are_the_nodes() {
+        for (frame, code, message) in [
+            (r#""abc""#, -32600, "Invalid JSON request"),
+            (r#"{"id":1}"#, -32600, "Missing method or result or error"),
+            (r#"{"id":1,"method":"","params":[]}"#, -32600, "Missing or invalid method"),
+            (r#"{"id":1,"jsonrpc":"1.0","method":"m","params":[]}"#, -32600, "Unsupported JSON-RPC version"),
+            (r#"{"id":1,"method":"m","params":{}}"#, -32602, "Named parameters not supported"),
+            (r#"{"id":1,"method":"m","params":null}"#, -32600, "Invalid parameters"),
+            (r#"{"result":1}"#, -32600, "Missing or invalid id"),
+        ] {
+            let e = Request::parse(frame).unwrap_err();
+            assert_eq!((e.error.code, e.error.message.as_str(), e.id.clone(), e.jsonrpc), (code, message, Some(Value::Null), true), "{frame}");
+        }
+        let call = |f: &str| Request::parse(f).unwrap().unwrap().call();
+        let e = call(r#"{"id":1,"method":"call","params":[0,"get_chain_id"]}"#).unwrap_err();
+        assert_eq!(e.message, "Execution error: Assert Exception: args.size() == 3 && args[2].is_array(): ");
+        assert_eq!(call(r#"{"id":1,"method":"call","params":[true,"m",[]]}"#).unwrap().api, ApiRef::Id(1));
+        assert_eq!(call(r#"{"id":1,"method":"call","params":[null,"m",[]]}"#).unwrap().api, ApiRef::Id(0));
+        let e = call(r#"{"id":1,"method":"call","params":[[],"m",[]]}"#).unwrap_err();
+        assert_eq!((e.code, e.message.as_str()), (7, "Execution error: Bad Cast: Invalid cast from array_type to uint64"));
+        let e = call(r#"{"id":1,"method":"notice","params":[1,[]]}"#).unwrap_err();
+        assert_eq!(e.message, "Execution error: Assert Exception: _local_callbacks.size() > callback_id: ");
+        assert_eq!(call(r#"{"id":1,"method":"get_chain_id"}"#).unwrap().args_text(), "[]");
+    }
+
+    #[test]
     fn top_level_methods_route_to_api_zero() {
-        let r = Request::parse(r#"{"id":1,"method":"get_chain_id","params":[]}"#).unwrap();
+        let r = Request::parse(r#"{"id":1,"method":"get_chain_id","params":[]}"#).unwrap().unwrap();
         let c = r.call().unwrap();
         assert_eq!((c.api, c.method.as_str()), (ApiRef::Id(0), "get_chain_id"));
     }
@@ -545,6 +727,8 @@ mod tests {
     fn malformed_json_and_batches_get_the_node_errors() {
         let e = Request::parse("{oops").unwrap_err();
         assert_eq!(e.error.code, PARSE_ERROR);
+        assert_eq!(e.error.data.as_ref().unwrap()["code"], 4);
+        assert_eq!(e.error.data.as_ref().unwrap()["name"], "parse_error_exception");
         assert!(e.to_json().starts_with(r#"{"id":null,"jsonrpc":"2.0","error":{"code":-32700"#), "{}", e.to_json());
         let e = Request::parse(r#"[{"id":1}]"#).unwrap_err();
         assert_eq!(
@@ -571,6 +755,30 @@ mod tests {
         let e = RpcError::method_not_found("nope", &["get_chain_id"]);
         assert_eq!((e.code, e.message.as_str()), (-32601, "Method not found"));
         assert_eq!(e.data.unwrap()["code"], 22);
+    }
+
+    #[test]
+    fn login_answers_like_a_node_without_api_access() {
+        assert_eq!(login_result("[]"), Ok("1"));
+        assert_eq!(login_result("[null,null]"), Ok("1"));
+        assert_eq!(login_result(r#"["a","b","c"]"#), Ok("true"));
+        assert_eq!(login_result(r#"["",""]"#), Ok("true"));
+        let e = login_result(r#"["a"]"#).unwrap_err();
+        assert_eq!(
+            e.message,
+            "Execution error: Assert Exception: o_user.valid() && o_password.valid(): Must provide both user and password"
+        );
+        assert_eq!(login_result(r#"[{},"b"]"#).unwrap_err().code, 7);
+        let id: EchoedId = serde_json::from_str("\"4294967297\"").unwrap();
+        assert_eq!(id, EchoedId(4_294_967_297));
+    }
+
+    #[test]
+    fn echoed_ids_are_read_in_both_forms() {
+        assert_eq!(id_number(&json!(7)), Some(7));
+        assert_eq!(id_number(&json!("4294967297")), Some(4_294_967_297));
+        assert_eq!(id_number(&json!("x")), None);
+        assert_eq!(id_number(&json!(-1)), None);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Subcommand implementations: argument structs and thin calls into the library crates.
 
 pub mod bench;
+pub mod conformance;
 pub mod devnet;
 pub mod faucet;
 pub mod gateway;
