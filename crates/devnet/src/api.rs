@@ -5,6 +5,9 @@
 //! requests each get a fresh one, as on the node. [`dispatch`] answers one call.
 
 use crate::chain::Chain;
+use crate::methods::{
+    BROADCAST_METHODS, CUSTOM_OPERATIONS_METHODS, DATABASE_METHODS, HISTORY_METHODS, LOGIN_METHODS, ORDERS_METHODS,
+};
 use crate::node::Endpoint;
 use bts_protocol::*;
 use bts_rpc::FcException;
@@ -29,73 +32,6 @@ pub enum ApiKind {
     CustomOperations,
 }
 
-const LOGIN_METHODS: &[&str] = &[
-    "login",
-    "block",
-    "network_broadcast",
-    "database",
-    "history",
-    "network_node",
-    "crypto",
-    "asset",
-    "orders",
-    "debug",
-    "custom_operations",
-    "dummy",
-    "get_config",
-    "get_available_api_sets",
-    "get_info",
-];
-
-const DATABASE_METHODS: &[&str] = &[
-    "get_objects",
-    "set_subscribe_callback",
-    "set_auto_subscription",
-    "set_pending_transaction_callback",
-    "set_block_applied_callback",
-    "cancel_all_subscriptions",
-    "get_block_header",
-    "get_block",
-    "get_transaction",
-    "get_recent_transaction_by_id",
-    "get_chain_properties",
-    "get_global_properties",
-    "get_config",
-    "get_chain_id",
-    "get_dynamic_global_properties",
-    "get_key_references",
-    "get_accounts",
-    "get_full_accounts",
-    "get_account_by_name",
-    "lookup_account_names",
-    "lookup_accounts",
-    "get_account_count",
-    "unsubscribe_from_accounts",
-    "get_account_balances",
-    "get_named_account_balances",
-    "get_vesting_balances",
-    "get_assets",
-    "list_assets",
-    "lookup_asset_symbols",
-    "get_transaction_hex",
-    "get_transaction_hex_without_sig",
-    "get_required_signatures",
-    "get_potential_signatures",
-    "get_potential_address_signatures",
-    "verify_authority",
-    "validate_transaction",
-    "get_required_fees",
-];
-
-const BROADCAST_METHODS: &[&str] = &[
-    "broadcast_transaction",
-    "broadcast_transaction_with_callback",
-    "broadcast_transaction_synchronous",
-    "broadcast_block",
-];
-
-const HISTORY_METHODS: &[&str] = &["get_account_history", "get_relative_account_history"];
-
 impl ApiKind {
     fn methods(self) -> &'static [&'static str] {
         match self {
@@ -103,7 +39,8 @@ impl ApiKind {
             ApiKind::Login => LOGIN_METHODS,
             ApiKind::NetworkBroadcast => BROADCAST_METHODS,
             ApiKind::History => HISTORY_METHODS,
-            ApiKind::Orders | ApiKind::CustomOperations => &[],
+            ApiKind::Orders => ORDERS_METHODS,
+            ApiKind::CustomOperations => CUSTOM_OPERATIONS_METHODS,
         }
     }
 
@@ -140,6 +77,8 @@ pub struct Session {
     pub inclusion_callbacks: HashMap<TransactionId, Value>,
     /// HTTP requests cannot receive callbacks.
     pub http: bool,
+    /// `login.logout` was called: API sets are refused until `login` again.
+    pub logged_out: bool,
 }
 
 impl Session {
@@ -155,6 +94,7 @@ impl Session {
             pending_callback: None,
             inclusion_callbacks: HashMap::new(),
             http,
+            logged_out: false,
         }
     }
 
@@ -198,6 +138,95 @@ fn bad_cast(from: &Value, to: &str) -> RpcError {
     FcException::new(7, "bad_cast_exception", "Bad Cast", format!("Invalid cast from {from} to {to}")).into_error()
 }
 
+fn as_bool(v: &Value) -> Result<bool, RpcError> {
+    match v {
+        Value::Null => Ok(false),
+        Value::Bool(b) => Ok(*b),
+        Value::Number(n) => Ok(n.as_f64().is_some_and(|f| f != 0.0)),
+        Value::String(s) if s == "true" => Ok(true),
+        Value::String(s) if s == "false" => Ok(false),
+        Value::String(_) => Err(fc(FcException::new(
+            7,
+            "bad_cast_exception",
+            "Bad Cast",
+            "Cannot convert string to bool (only \"true\" or \"false\" can be converted)",
+        ))),
+        other => Err(bad_cast(other, "bool")),
+    }
+}
+
+/// An object id read as the node reads one (`object_id.hpp` `from_variant`), with its errors.
+fn object_id(v: &Value) -> Result<ObjectId, RpcError> {
+    let Some(s) = v.as_str() else {
+        let ty = match v {
+            Value::Null => "null_type",
+            Value::Bool(_) => "bool_type",
+            Value::Number(n) if n.is_f64() => "double_type",
+            Value::Number(n) if n.is_u64() => "uint64_type",
+            Value::Number(_) => "int64_type",
+            Value::Array(_) => "array_type",
+            _ => "object_type",
+        };
+        return Err(fc(FcException::new(7, "bad_cast_exception", "Bad Cast", format!("Invalid cast from type '{ty}' to Object"))));
+    };
+    let assert = |expr: &str, msg: &str| fc(FcException::assert(expr, msg).in_method("from_variant"));
+    let first = s.find('.').ok_or_else(|| assert("first_dot != std::string::npos", "Missing the first dot"))?;
+    if first == 0 {
+        return Err(assert("first_dot != 0", "Missing the space part"));
+    }
+    let second = s[first + 1..]
+        .find('.')
+        .map(|i| i + first + 1)
+        .ok_or_else(|| assert("second_dot != std::string::npos", "Missing the second dot"))?;
+    if second == first + 1 {
+        return Err(assert("second_dot != first_dot+1", "Missing the type part"));
+    }
+    let num = |t: &str| -> Result<u64, RpcError> {
+        let digits = t.strip_prefix('+').unwrap_or(t);
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(fc(FcException::new(4, "parse_error_exception", "Parse Error", "Couldn't parse uint64_t")));
+        }
+        digits.parse().map_err(|_| fc(FcException::new(4, "parse_error_exception", "Parse Error", "Couldn't parse uint64_t")))
+    };
+    let space = num(&s[..first])?;
+    if space > 0xff {
+        return Err(assert("space_id <= graphene::db::object_id_type::one_byte_mask", "space overflow"));
+    }
+    let ty = num(&s[first + 1..second])?;
+    if ty > 0xff {
+        return Err(assert("type_id <= graphene::db::object_id_type::one_byte_mask", "type overflow"));
+    }
+    let instance = num(&s[second + 1..])?;
+    Ok(ObjectId::new(space as u8, ty as u8, instance))
+}
+
+/// Whether witness_node 7.0.2 (with its default plugins) has an object index for this space and
+/// type, with the node's error when it has not (`object_database::get_index`).
+fn check_index(id: ObjectId) -> Result<(), RpcError> {
+    let (space, ty) = (id.space, id.type_id);
+    let sized = matches!(space, 1 | 2 | 4 | 5 | 7);
+    if space == 255 || !sized {
+        let (expr, what) = if space >= 255 {
+            ("_index.size() > space_id", format!("Database index {space}.{ty} does not exist, index size is 255"))
+        } else {
+            ("_index[space_id].size() > type_id", format!("Database index {space}.{ty} does not exist, space size is 0"))
+        };
+        return Err(fc(FcException::assert(expr, what).in_method("get_index")));
+    }
+    let registered = match space {
+        1 => (2..=22).contains(&ty),
+        2 => ty <= 18 && ty != 2,
+        4 => ty == 0,
+        5 => ty <= 5,
+        _ => ty == 0,
+    };
+    if !registered {
+        let what = format!("Database index {space}.{ty} has not been initialized");
+        return Err(fc(FcException::assert("tmp != nullptr", what).in_method("get_index")));
+    }
+    Ok(())
+}
+
 /// Positional arguments with the node's errors for missing or mistyped ones.
 struct Args(Vec<Value>);
 
@@ -208,10 +237,27 @@ impl Args {
             other => Err(bad_cast(&other, "Array")),
         }
     }
+    /// Argument `i`; missing, it is fc's error for a call with too few arguments.
     fn get(&self, i: usize) -> Result<&Value, RpcError> {
         self.0.get(i).ok_or_else(|| {
-            FcException::assert(&format!("args.size() > {i}"), "Missing argument").in_method("call").into_error()
+            FcException::assert("a0 != e || optional_args", "too few arguments passed to method")
+                .in_method("call_generic")
+                .into_error()
         })
+    }
+    /// A callback argument: fc reads it as a uint64 and writes it back as one.
+    fn callback(&self, i: usize) -> Result<Value, RpcError> {
+        let v = self.get(i)?;
+        let n = match v {
+            Value::Null => 0,
+            Value::Bool(b) => u64::from(*b),
+            Value::Number(n) => n.as_u64().or_else(|| n.as_i64().map(|i| i as u64)).unwrap_or_else(|| n.as_f64().unwrap_or(0.0) as u64),
+            Value::String(s) => s.parse().map_err(|_| {
+                fc(FcException::new(4, "parse_error_exception", "Parse Error", "Couldn't parse uint64_t"))
+            })?,
+            other => return Err(bad_cast(other, "uint64")),
+        };
+        Ok(serde_json::from_str(&bts_rpc::fc::Variant::Uint64(n).to_fc_json()).unwrap_or(Value::Null))
     }
     fn opt(&self, i: usize) -> Option<&Value> {
         self.0.get(i).filter(|v| !v.is_null())
@@ -228,12 +274,17 @@ impl Args {
         let v = self.get(i)?;
         v.as_u64().or_else(|| v.as_str()?.parse().ok()).ok_or_else(|| bad_cast(v, "uint64"))
     }
+    /// An optional bool, read as fc's `as_bool` does: numbers are true unless 0, strings must
+    /// be `"true"` or `"false"`.
     fn bool_opt(&self, i: usize) -> Result<Option<bool>, RpcError> {
         match self.opt(i) {
             None => Ok(None),
-            Some(Value::Bool(b)) => Ok(Some(*b)),
-            Some(other) => Err(bad_cast(other, "bool")),
+            Some(v) => as_bool(v).map(Some),
         }
+    }
+    /// A required bool.
+    fn bool(&self, i: usize) -> Result<bool, RpcError> {
+        as_bool(self.get(i)?)
     }
     fn typed<T: serde::de::DeserializeOwned>(&self, i: usize, what: &str) -> Result<T, RpcError> {
         let v = self.get(i)?;
@@ -248,6 +299,11 @@ impl Args {
 
 fn fc(e: FcException) -> RpcError {
     e.into_error()
+}
+
+/// A method witness_node has and the devnet does not serve (docs/conformance.md).
+fn unimplemented(method: &str) -> RpcError {
+    fc(FcException::assert("false", format!("the devnet does not implement {method}")))
 }
 
 fn access_denied() -> RpcError {
@@ -278,22 +334,39 @@ pub fn dispatch(endpoint: &Endpoint, session: &mut Session, call: &Call) -> Resu
         ApiKind::Database => return database_api(endpoint, session, method, &args),
         ApiKind::NetworkBroadcast => return broadcast_api(endpoint, session, method, &args),
         ApiKind::History => history_api(endpoint, method, &args)?,
-        ApiKind::Orders | ApiKind::CustomOperations => return Err(RpcError::method_not_found(method, &[])),
+        ApiKind::Orders | ApiKind::CustomOperations => return Err(unimplemented(method)),
     };
     Ok(Outcome::Value(value))
 }
 
-fn login_api(session: &mut Session, method: &str, _args: &Args) -> Result<Value, RpcError> {
+fn login_api(session: &mut Session, method: &str, args: &Args) -> Result<Value, RpcError> {
     if let Some(kind) = ApiKind::from_login_method(method) {
+        if session.logged_out {
+            return Err(access_denied());
+        }
         return Ok(json!(session.api_id(kind)));
     }
     Ok(match method {
-        // Every connection is already logged in as ("",""); the node answers `true`.
-        "login" => json!(true),
+        // No api-access file: every user and password is accepted (`bts_rpc::wire::login_result`).
+        "login" => {
+            let r = bts_rpc::wire::login_result(&Value::Array(args.0.clone()).to_string())?;
+            if r == "true" {
+                session.logged_out = false;
+            }
+            serde_json::from_str(r).unwrap_or(Value::Null)
+        }
+        "logout" => {
+            session.logged_out = true;
+            json!(false)
+        }
+        "get_available_api_sets" if session.logged_out => json!([]),
         "get_available_api_sets" => {
             json!(["custom_operations_api", "database_api", "history_api", "network_broadcast_api", "orders_api"])
         }
         "get_info" => json!(""),
+        "get_config" if session.logged_out => {
+            return Err(fc(FcException::assert("is_allowed", "Access denied, please login")));
+        }
         "get_config" => json!({
             "api_limit_get_account_history": 100,
             "api_limit_get_full_accounts": 50,
@@ -301,13 +374,31 @@ fn login_api(session: &mut Session, method: &str, _args: &Args) -> Result<Value,
             "api_limit_get_assets": 101,
             "api_limit_get_key_references": 100,
         }),
-        // block, network_node, crypto, asset, debug, dummy: not granted without api-access.
+        // block, network_node, crypto, asset, debug: not granted without api-access.
         _ => return Err(access_denied()),
     })
 }
 
+/// A transaction argument. fc's reflection leaves a member the JSON lacks at its default, so a
+/// transaction with missing members reaches the node's checks (which then refuse it, e.g. for
+/// having no operations): the same defaults are filled in here.
 fn parse_tx(args: &Args, i: usize) -> Result<SignedTransaction, RpcError> {
-    args.typed::<SignedTransaction>(i, "transaction")
+    let mut v = args.get(i)?.clone();
+    if let Some(o) = v.as_object_mut() {
+        for (k, default) in [
+            ("ref_block_num", json!(0)),
+            ("ref_block_prefix", json!(0)),
+            ("expiration", json!("1970-01-01T00:00:00")),
+            ("operations", json!([])),
+            ("extensions", json!([])),
+            ("signatures", json!([])),
+        ] {
+            o.entry(k).or_insert(default);
+        }
+    }
+    serde_json::from_value(v).map_err(|e| {
+        FcException::new(4, "parse_error_exception", "Parse Error", format!("invalid transaction: {e}")).into_error()
+    })
 }
 
 fn database_api(endpoint: &Endpoint, session: &mut Session, method: &str, args: &Args) -> Result<Outcome, RpcError> {
@@ -333,11 +424,11 @@ fn database_api(endpoint: &Endpoint, session: &mut Session, method: &str, args: 
             let explicit = args.bool_opt(1)?;
             let mut out = Vec::with_capacity(ids.len());
             let mut seen = Vec::new();
-            for v in ids {
-                let s = v.as_str().ok_or_else(|| bad_cast(v, "String"))?;
-                let id: ObjectId = s.parse().map_err(|e: Error| {
-                    fc(FcException::new(4, "parse_error_exception", "Parse Error", e.to_string()))
-                })?;
+            let ids = ids.iter().map(object_id).collect::<Result<Vec<_>, _>>()?;
+            for id in &ids {
+                check_index(*id)?;
+            }
+            for id in ids {
                 let obj = if id == id::well_known::DYNAMIC_GLOBAL_PROPERTIES {
                     Some(dgp_view(&chain, view_head))
                 } else {
@@ -368,10 +459,12 @@ fn database_api(endpoint: &Endpoint, session: &mut Session, method: &str, args: 
         "get_transaction" => {
             let num = u32::try_from(args.u64(0)?).unwrap_or(u32::MAX);
             let i = args.u64(1)? as usize;
-            let tx = chain.block(num).filter(|_| num <= view_head).and_then(|b| b.transactions.get(i));
-            match tx {
+            let Some(block) = chain.block(num).filter(|_| num <= view_head) else {
+                return Err(fc(FcException::assert("opt_block", "")));
+            };
+            match block.transactions.get(i) {
                 Some(t) => serde_json::to_value(t).unwrap_or(Value::Null),
-                None => return Err(fc(FcException::assert("opt_block", "").with_data(json!({"block_num": num})))),
+                None => return Err(fc(FcException::assert("opt_block->transactions.size() > trx_num", ""))),
             }
         }
         "get_recent_transaction_by_id" => {
@@ -474,14 +567,14 @@ fn database_api(endpoint: &Endpoint, session: &mut Session, method: &str, args: 
                 names.iter().map(|n| chain.asset_by_symbol_or_id(n)).collect();
             let explicit = if method == "get_assets" { args.bool_opt(1)? } else { Some(false) };
             session.subscribe(found.iter().flatten().map(|a| ObjectId::new(1, 3, a.id)), explicit);
-            json!(found.iter().map(|a| a.map_or(Value::Null, |a| a.to_json())).collect::<Vec<_>>())
+            json!(found.iter().map(|a| a.map_or(Value::Null, |a| a.extended_json())).collect::<Vec<_>>())
         }
         "list_assets" => {
             let limit = args.u64(1)?;
             if limit > 101 {
                 return Err(fc(FcException::assert("limit <= 101", "")));
             }
-            json!(chain.assets_from(args.string(0)?, limit as usize).iter().map(|a| a.to_json()).collect::<Vec<_>>())
+            json!(chain.assets_from(args.string(0)?, limit as usize).iter().map(|a| a.extended_json()).collect::<Vec<_>>())
         }
         "get_transaction_hex" => json!(hex::encode(parse_tx(args, 0)?.signed_bytes())),
         "get_transaction_hex_without_sig" => json!(hex::encode(parse_tx(args, 0)?.transaction.unsigned_bytes())),
@@ -529,9 +622,11 @@ fn database_api(endpoint: &Endpoint, session: &mut Session, method: &str, args: 
             if session.http {
                 return Err(fc(FcException::assert("_subscribe_callback", "callbacks need a WebSocket connection")));
             }
-            let cb = args.get(0)?.clone();
+            let cb = args.callback(0)?;
             match method {
                 "set_subscribe_callback" => {
+                    // `notify_remove_create` is not optional.
+                    args.bool(1)?;
                     session.subscribe_callback = Some(cb);
                     session.subscribed.clear();
                 }
@@ -552,7 +647,7 @@ fn database_api(endpoint: &Endpoint, session: &mut Session, method: &str, args: 
             session.subscribed_accounts.clear();
             Value::Null
         }
-        _ => return Err(RpcError::method_not_found(method, DATABASE_METHODS)),
+        _ => return Err(unimplemented(method)),
     };
     drop(chain);
     Ok(Outcome::Value(v))
@@ -609,7 +704,8 @@ fn broadcast_api(endpoint: &Endpoint, session: &mut Session, method: &str, args:
             if session.http {
                 return Err(fc(FcException::assert("cb", "callbacks need a WebSocket connection")));
             }
-            (parse_tx(args, 1)?, Some(args.get(0)?.clone()))
+            let cb = args.callback(0)?;
+            (parse_tx(args, 1)?, Some(cb))
         }
         _ => return Err(fc(FcException::assert("false", "broadcast_block is not supported by the devnet"))),
     };
@@ -626,10 +722,15 @@ fn broadcast_api(endpoint: &Endpoint, session: &mut Session, method: &str, args:
 fn history_api(endpoint: &Endpoint, method: &str, args: &Args) -> Result<Value, RpcError> {
     let chain = endpoint.chain();
     let who = args.string(0)?;
-    let account = chain
-        .account_by_name_or_id(who)
-        .ok_or_else(|| fc(FcException::assert("account exists", format!("no such account: {who}"))))?;
+    // An unknown account has no history: the node answers an empty list.
+    let Some(account) = chain.account_by_name_or_id(who) else { return Ok(json!([])) };
     let entries: Vec<&crate::objects::OperationHistory> = chain.account_history(account.id).collect();
+    let limit_check = |limit: u64| {
+        if limit > 100 {
+            return Err(fc(FcException::assert("limit <= configured_limit", "limit can not be greater than 100")));
+        }
+        Ok(())
+    };
     let out: Vec<Value> = match method {
         // get_account_history(account, stop, limit, start): newest first, ids in [stop, start].
         "get_account_history" => {
@@ -642,9 +743,7 @@ fn history_api(endpoint: &Endpoint, method: &str, args: &Args) -> Result<Value, 
             };
             let stop = parse_hist(1)?;
             let limit = args.u64(2)?;
-            if limit > 100 {
-                return Err(fc(FcException::assert("limit <= 100", "")));
-            }
+            limit_check(limit)?;
             let start = parse_hist(3)?;
             entries
                 .iter()
@@ -654,10 +753,12 @@ fn history_api(endpoint: &Endpoint, method: &str, args: &Args) -> Result<Value, 
                 .collect()
         }
         // get_relative_account_history(account, stop, limit, start): by sequence number.
-        _ => {
-            let limit = args.u64(2)?.min(100) as usize;
-            entries.iter().take(limit).map(|h| h.to_json()).collect()
+        "get_relative_account_history" => {
+            let limit = args.u64(2)?;
+            limit_check(limit)?;
+            entries.iter().take(limit as usize).map(|h| h.to_json()).collect()
         }
+        _ => return Err(unimplemented(method)),
     };
     Ok(json!(out))
 }

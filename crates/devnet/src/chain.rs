@@ -110,7 +110,7 @@ impl Chain {
             balances: Vec::new(),
             balance_index: HashMap::new(),
             vesting: Vec::new(),
-            assets: vec![AssetObject::core(genesis.registrar_balance)],
+            assets: vec![AssetObject::core(genesis.registrar_balance, genesis.initial_timestamp)],
             witnesses: Vec::new(),
             dgp: DynamicGlobalProperties::genesis(t0),
             dgp_history: VecDeque::new(),
@@ -337,6 +337,14 @@ impl Chain {
         Some(match (id.space, id.type_id) {
             (1, 2) => self.accounts.get(i)?.to_json(),
             (1, 3) => self.assets.get(i)?.to_json(),
+            // The init accounts' committee members: 1.5.N is init N, with vote id 0:(11+N).
+            (1, 5) if id.instance < INIT_WITNESSES => json!({
+                "id": id.to_string(),
+                "committee_member_account": AccountId::new(6 + id.instance),
+                "vote_id": format!("0:{}", INIT_WITNESSES + id.instance),
+                "total_votes": 0,
+                "url": "",
+            }),
             (1, 6) => self.witnesses.get(i)?.to_json(),
             (1, 11) => self.history.get(i)?.to_json(),
             (1, 13) => self.vesting.get(i)?.to_json(),
@@ -680,12 +688,12 @@ impl Chain {
         let have =
             self.format_amount(Asset { amount: self.balance(t.from, t.amount.asset_id), asset_id: t.amount.asset_id });
         let amount = self.format_amount(t.amount);
+        // The transfer evaluator's FC_CAPTURE_AND_RETHROW adds the second sentence.
         assert_err(
             "insufficient_balance",
-            format!(
-                "Insufficient Balance: {have}, unable to transfer '{amount}' from account '{from}' to '{to}' Unable to transfer {amount} from {from} to {to}"
-            ),
+            format!("Insufficient Balance: {have}, unable to transfer '{amount}' from account '{from}' to '{to}'"),
         )
+        .rethrown(format!("Unable to transfer {amount} from {from} to {to}"))
     }
 
     fn record_history(

@@ -8,6 +8,11 @@ fn check(cond: bool, expr: &str, msg: &str) -> Result<(), FcException> {
     if cond { Ok(()) } else { Err(FcException::assert(expr, msg)) }
 }
 
+/// `database::get(id)` on a missing object, as every evaluator's lookup of an account fails.
+fn found(cond: bool, id: impl std::fmt::Display) -> Result<(), FcException> {
+    check(cond, "maybe_found != nullptr", &format!("Unable to find Object {id}"))
+}
+
 /// `operation.validate()`: checks that need no chain state.
 pub fn validate(op: &Operation) -> Result<(), FcException> {
     check(op.fee().amount >= 0, "fee.amount >= 0", "")?;
@@ -34,10 +39,10 @@ pub fn validate(op: &Operation) -> Result<(), FcException> {
 /// `do_evaluate()`: checks against the current state.
 pub fn evaluate(chain: &Chain, op: &Operation) -> Result<(), FcException> {
     let exists = |id: AccountId| chain.account(id).is_some();
-    check(exists(op.fee_payer()), "fee_paying_account exists", "the fee-paying account does not exist")?;
+    found(exists(op.fee_payer()), op.fee_payer())?;
     match op {
         Operation::Transfer(t) => {
-            check(exists(t.to), "to_account exists", "the receiving account does not exist")?;
+            found(exists(t.to), t.to)?;
             check(chain.asset_by_symbol_or_id(&t.amount.asset_id.to_string()).is_some(), "asset exists", "")?;
             if chain.balance(t.from, t.amount.asset_id) < t.amount.amount {
                 return Err(chain.insufficient_transfer(t));
@@ -60,10 +65,10 @@ pub fn evaluate(chain: &Chain, op: &Operation) -> Result<(), FcException> {
             for auth in [&c.owner, &c.active] {
                 check(auth.num_auths() <= max_members, "num_auths <= max_authority_membership", "")?;
                 for (id, _) in auth.account_auths.iter() {
-                    check(exists(*id), "account_auth exists", "")?;
+                    found(exists(*id), id)?;
                 }
             }
-            check(exists(c.options.voting_account), "voting_account exists", "")?;
+            found(exists(c.options.voting_account), c.options.voting_account)?;
             if chain.account_by_name(&c.name).is_some() {
                 return Err(FcException::assert(
                     "current_account_itr == acnt_indx.indices().get<by_name>().end()",

@@ -20,6 +20,7 @@ pub mod evaluate;
 pub mod faults;
 pub mod fees;
 pub mod genesis;
+mod methods;
 pub mod node;
 pub mod objects;
 pub mod store;

@@ -150,6 +150,12 @@ impl Account {
             "has_cashback_vb": self.cashback_vb.is_some(),
             "is_voting": false,
             "last_vote_time": "1970-01-01T00:00:00",
+            "vp_all": 0,
+            "vp_active": 0,
+            "vp_committee": 0,
+            "vp_witness": 0,
+            "vp_worker": 0,
+            "vote_tally_time": "1970-01-01T00:00:00",
             "lifetime_fees_paid": int64_json(self.lifetime_fees_paid),
             "pending_fees": 0,
             "pending_vested_fees": 0,
@@ -235,12 +241,24 @@ pub struct AssetObject {
     pub precision: u8,
     /// Current supply in satoshis.
     pub current_supply: i64,
+    /// Time of the block it was created in (genesis for the core asset).
+    pub creation_time: TimePointSec,
 }
 
 impl AssetObject {
-    /// The core asset with the given supply.
-    pub fn core(supply: i64) -> Self {
-        Self { id: 0, symbol: "BTS".into(), precision: 5, current_supply: supply }
+    /// The core asset with the given supply, created at genesis time `t0`.
+    pub fn core(supply: i64, t0: TimePointSec) -> Self {
+        Self { id: 0, symbol: "BTS".into(), precision: 5, current_supply: supply, creation_time: t0 }
+    }
+
+    /// `database_api`'s extended asset (`get_assets`, `list_assets`, `lookup_asset_symbols`):
+    /// the object and how much of it is locked as collateral.
+    pub fn extended_json(&self) -> Value {
+        let mut v = self.to_json();
+        if let Some(o) = v.as_object_mut() {
+            o.insert("total_in_collateral".into(), json!(0));
+        }
+        v
     }
 
     /// Asset object JSON.
@@ -268,6 +286,8 @@ impl AssetObject {
                 "extensions": {}
             },
             "dynamic_asset_data_id": format!("2.3.{}", self.id),
+            "creation_block_num": 0,
+            "creation_time": self.creation_time,
         })
     }
 

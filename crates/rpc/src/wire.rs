@@ -332,11 +332,20 @@ impl RpcError {
         err
     }
 
-    /// `-32601 Method not found`, listing the API's methods like the node (`stack[0].data`).
+    /// `-32601 Method not found`, as the node words it: `stack[0]` says "No method with name
+    /// '…'" and lists the API's methods as `[name, index]` pairs, by name (`api_methods` is in
+    /// index order).
     pub fn method_not_found(method: &str, api_methods: &[&str]) -> Self {
-        let methods: serde_json::Map<String, Value> =
-            api_methods.iter().enumerate().map(|(i, m)| ((*m).to_owned(), json!(i))).collect();
-        let mut e = FcException::new(22, "method_not_found_exception", "Method Not Found", "Method not found");
+        let mut methods: Vec<(&str, usize)> = api_methods.iter().enumerate().map(|(i, m)| (*m, i)).collect();
+        methods.sort_unstable();
+        let mut e = FcException::new(
+            22,
+            "method_not_found_exception",
+            "Method Not Found",
+            format!("No method with name '{method}'"),
+        );
+        e.format = Some("No method with name '${name}'".into());
+        e.method = "call";
         e.data = json!({"name": method, "api": methods});
         let mut err = e.into_error_with_message("Method not found");
         err.code = METHOD_NOT_FOUND;
@@ -366,12 +375,15 @@ pub struct FcException {
     pub method: &'static str,
     /// The log format with its `${key}` placeholders, when it differs from `message`.
     pub format: Option<String>,
+    /// Messages of the frames an `FC_RETHROW`/`FC_CAPTURE_AND_RETHROW` added on the way out,
+    /// innermost first: fc appends them to the text (`what: m1 m2`) and to the stack.
+    pub rethrown: Vec<String>,
 }
 
 impl FcException {
     /// A new exception with empty captured data.
     pub fn new(code: i64, name: &'static str, what: &'static str, message: impl Into<String>) -> Self {
-        Self { code, name, what, message: message.into(), data: json!({}), method: "", format: None }
+        Self { code, name, what, message: message.into(), data: json!({}), method: "", format: None, rethrown: Vec::new() }
     }
 
     /// `FC_ASSERT(expr, msg)`: `Assert Exception: <expr>: <msg>`.
@@ -389,6 +401,7 @@ impl FcException {
             data: e.data.clone(),
             method: "",
             format: Some(e.format.clone()),
+            rethrown: Vec::new(),
         }
     }
 
@@ -409,9 +422,20 @@ impl FcException {
         format!("Execution error: {}", self.to_string_fc())
     }
 
-    /// fc's `to_string()` of the exception: `<what>: <message>`.
+    /// Adds the message of a frame a rethrow appended.
+    pub fn rethrown(mut self, message: impl Into<String>) -> Self {
+        self.rethrown.push(message.into());
+        self
+    }
+
+    /// fc's `to_string()` of the exception: `<what>: <message>`, then each rethrow's message.
     pub fn to_string_fc(&self) -> String {
-        format!("{}: {}", self.what, self.message)
+        let mut s = format!("{}: {}", self.what, self.message);
+        for m in &self.rethrown {
+            s.push(' ');
+            s.push_str(m);
+        }
+        s
     }
 
     /// The wire error with the node's `Execution error:` message.
@@ -422,19 +446,24 @@ impl FcException {
 
     fn into_error_with_message(self, message: impl Into<String>) -> RpcError {
         let format = self.format.unwrap_or(self.message);
-        let stack = json!([{
-            "context": {
-                "level": "error",
-                "file": "devnet",
-                "line": 0,
-                "method": self.method,
-                "hostname": "",
-                "thread_name": "th_a",
-                "timestamp": now_iso(),
-            },
-            "format": format,
-            "data": self.data,
-        }]);
+        let frame = |level: &str, method: &str, format: &str, data: &Value| {
+            json!({
+                "context": {
+                    "level": level,
+                    "file": "devnet",
+                    "line": 0,
+                    "method": method,
+                    "hostname": "",
+                    "thread_name": "th_a",
+                    "timestamp": now_iso(),
+                },
+                "format": format,
+                "data": data,
+            })
+        };
+        let mut frames = vec![frame("error", self.method, &format, &self.data)];
+        frames.extend(self.rethrown.iter().map(|m| frame("warn", "", m, &json!({}))));
+        let stack = Value::Array(frames);
         RpcError {
             code: self.code,
             message: message.into(),

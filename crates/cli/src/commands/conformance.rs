@@ -26,6 +26,9 @@ pub struct ConformanceArgs {
     /// Print every verdict, passes included.
     #[arg(long)]
     verbose: bool,
+    /// Also compare the cases listed as known, deliberate differences (KNOWN_DIFFERENCES).
+    #[arg(long)]
+    strict: bool,
 }
 
 pub fn run(args: ConformanceArgs) -> Result<()> {
@@ -49,7 +52,8 @@ pub fn run(args: ConformanceArgs) -> Result<()> {
         None => bts_conformance::GOLDEN.to_owned(),
     };
     let golden = bts_conformance::parse_golden(&golden_text)?;
-    let report = bts_conformance::compare(&golden, &observed, &[]);
+    let exempt = if args.strict { &[][..] } else { bts_conformance::KNOWN_DIFFERENCES };
+    let report = bts_conformance::compare(&golden, &observed, exempt);
     if args.verbose {
         for (o, v) in &report.results {
             if *v == bts_conformance::Verdict::Pass {

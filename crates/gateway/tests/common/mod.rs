@@ -27,17 +27,21 @@ pub fn fast_health() -> HealthConfig {
 }
 
 pub fn gateway_config(devnet: &Devnet) -> GatewayConfig {
+    gateway_config_for(&devnet.ws_urls())
+}
+
+/// A gateway config in front of these node URLs (named node0, node1, …).
+pub fn gateway_config_for(urls: &[String]) -> GatewayConfig {
     GatewayConfig {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         chain_id: None,
         name: "test gateway".into(),
         workers: 0,
         busy_poll_us: bts_gateway::config::DEFAULT_BUSY_POLL_US,
-        upstreams: devnet
-            .endpoints()
+        upstreams: urls
             .iter()
             .enumerate()
-            .map(|(i, e)| UpstreamConfig { name: format!("node{i}"), url: e.ws_url(), weight: 100, ca_file: None })
+            .map(|(i, url)| UpstreamConfig { name: format!("node{i}"), url: url.clone(), weight: 100, ca_file: None })
             .collect(),
         health: fast_health(),
         limits: Default::default(),
