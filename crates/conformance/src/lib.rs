@@ -650,11 +650,14 @@ async fn broadcasts(target: &Target, chain: &ChainId, http: &str, obs: &mut Obs)
     obs.push("register/ok".into(), Mode::Shape, &frame, ws.ask(&frame).await?);
 
     // Over HTTP: a synchronous broadcast, then the same again.
-    let tx = signed(&head_id, &expiration, json!([transfer(&from, "1.2.6", amount + 10, transfer_fee)]), &[key], chain)?;
-    let frame = json!({"id": 1, "method": "call", "params": ["network_broadcast", "broadcast_transaction_synchronous", [tx]]})
-        .to_string();
+    let tx =
+        signed(&head_id, &expiration, json!([transfer(&from, "1.2.6", amount + 10, transfer_fee)]), &[key], chain)?;
+    let frame =
+        json!({"id": 1, "method": "call", "params": ["network_broadcast", "broadcast_transaction_synchronous", [tx]]})
+            .to_string();
     obs.push("broadcast/http/synchronous".into(), Mode::Shape, &frame, http_post(http, &frame).await?);
-    let frame = json!({"id": 1, "method": "call", "params": ["network_broadcast", "broadcast_transaction", [tx]]}).to_string();
+    let frame =
+        json!({"id": 1, "method": "call", "params": ["network_broadcast", "broadcast_transaction", [tx]]}).to_string();
     obs.push("broadcast/http/duplicate".into(), Mode::Exact, &frame, http_post(http, &frame).await?);
     Ok(())
 }
@@ -962,7 +965,11 @@ mod tests {
         shape_diff("$", &json!([null]), &json!([{}]), &mut d);
         assert_eq!(d.len(), 1);
         let mut v = Vec::new();
-        fc_integer_violations("$", &json!({"amount": 10_000_000_000u64, "ok": 4_294_967_295u64, "neg": -3_000_000_000i64}), &mut v);
+        fc_integer_violations(
+            "$",
+            &json!({"amount": 10_000_000_000u64, "ok": 4_294_967_295u64, "neg": -3_000_000_000i64}),
+            &mut v,
+        );
         assert_eq!(v.len(), 2, "{v:?}");
     }
 

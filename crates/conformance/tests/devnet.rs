@@ -32,10 +32,6 @@ async fn the_devnet_answers_as_witness_node_7_0_2() {
     let golden = bts_conformance::parse_golden(bts_conformance::GOLDEN).unwrap();
     let report = bts_conformance::compare(&golden, &observed, bts_conformance::KNOWN_DIFFERENCES);
     let (passed, failed, exempt) = report.counts();
-    assert!(
-        failed == 0 && report.missing.is_empty(),
-        "{url} differs from witness_node 7.0.2:\n{}",
-        report.render()
-    );
+    assert!(failed == 0 && report.missing.is_empty(), "{url} differs from witness_node 7.0.2:\n{}", report.render());
     assert!(passed > 250 && exempt == bts_conformance::KNOWN_DIFFERENCES.len(), "{passed} passed, {exempt} exempt");
 }

@@ -167,7 +167,12 @@ fn object_id(v: &Value) -> Result<ObjectId, RpcError> {
             Value::Array(_) => "array_type",
             _ => "object_type",
         };
-        return Err(fc(FcException::new(7, "bad_cast_exception", "Bad Cast", format!("Invalid cast from type '{ty}' to Object"))));
+        return Err(fc(FcException::new(
+            7,
+            "bad_cast_exception",
+            "Bad Cast",
+            format!("Invalid cast from type '{ty}' to Object"),
+        )));
     };
     let assert = |expr: &str, msg: &str| fc(FcException::assert(expr, msg).in_method("from_variant"));
     let first = s.find('.').ok_or_else(|| assert("first_dot != std::string::npos", "Missing the first dot"))?;
@@ -186,7 +191,9 @@ fn object_id(v: &Value) -> Result<ObjectId, RpcError> {
         if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
             return Err(fc(FcException::new(4, "parse_error_exception", "Parse Error", "Couldn't parse uint64_t")));
         }
-        digits.parse().map_err(|_| fc(FcException::new(4, "parse_error_exception", "Parse Error", "Couldn't parse uint64_t")))
+        digits
+            .parse()
+            .map_err(|_| fc(FcException::new(4, "parse_error_exception", "Parse Error", "Couldn't parse uint64_t")))
     };
     let space = num(&s[..first])?;
     if space > 0xff {
@@ -206,10 +213,13 @@ fn check_index(id: ObjectId) -> Result<(), RpcError> {
     let (space, ty) = (id.space, id.type_id);
     let sized = matches!(space, 1 | 2 | 4 | 5 | 7);
     if space == 255 || !sized {
-        let (expr, what) = if space >= 255 {
+        let (expr, what) = if space == u8::MAX {
             ("_index.size() > space_id", format!("Database index {space}.{ty} does not exist, index size is 255"))
         } else {
-            ("_index[space_id].size() > type_id", format!("Database index {space}.{ty} does not exist, space size is 0"))
+            (
+                "_index[space_id].size() > type_id",
+                format!("Database index {space}.{ty} does not exist, space size is 0"),
+            )
         };
         return Err(fc(FcException::assert(expr, what).in_method("get_index")));
     }
@@ -251,7 +261,9 @@ impl Args {
         let n = match v {
             Value::Null => 0,
             Value::Bool(b) => u64::from(*b),
-            Value::Number(n) => n.as_u64().or_else(|| n.as_i64().map(|i| i as u64)).unwrap_or_else(|| n.as_f64().unwrap_or(0.0) as u64),
+            Value::Number(n) => {
+                n.as_u64().or_else(|| n.as_i64().map(|i| i as u64)).unwrap_or_else(|| n.as_f64().unwrap_or(0.0) as u64)
+            }
             Value::String(s) => s.parse().map_err(|_| {
                 fc(FcException::new(4, "parse_error_exception", "Parse Error", "Couldn't parse uint64_t"))
             })?,
@@ -574,7 +586,13 @@ fn database_api(endpoint: &Endpoint, session: &mut Session, method: &str, args: 
             if limit > 101 {
                 return Err(fc(FcException::assert("limit <= 101", "")));
             }
-            json!(chain.assets_from(args.string(0)?, limit as usize).iter().map(|a| a.extended_json()).collect::<Vec<_>>())
+            json!(
+                chain
+                    .assets_from(args.string(0)?, limit as usize)
+                    .iter()
+                    .map(|a| a.extended_json())
+                    .collect::<Vec<_>>()
+            )
         }
         "get_transaction_hex" => json!(hex::encode(parse_tx(args, 0)?.signed_bytes())),
         "get_transaction_hex_without_sig" => json!(hex::encode(parse_tx(args, 0)?.transaction.unsigned_bytes())),

@@ -157,12 +157,7 @@ pub(crate) const HISTORY_METHODS: &[&str] = &[
 ];
 
 /// `orders_api`.
-pub(crate) const ORDERS_METHODS: &[&str] = &[
-    "get_tracked_groups",
-    "get_grouped_limit_orders",
-];
+pub(crate) const ORDERS_METHODS: &[&str] = &["get_tracked_groups", "get_grouped_limit_orders"];
 
 /// `custom_operations_api`.
-pub(crate) const CUSTOM_OPERATIONS_METHODS: &[&str] = &[
-    "get_storage_info",
-];
+pub(crate) const CUSTOM_OPERATIONS_METHODS: &[&str] = &["get_storage_info"];

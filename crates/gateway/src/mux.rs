@@ -203,12 +203,7 @@ impl Drop for Route<'_> {
 /// upstream's own client instead (the node then answers with its error).
 /// The answer's `result` comes back as the node's JSON text, checked to be one JSON value (so
 /// it cannot add keys to the response it is placed in) but not rebuilt.
-pub(crate) async fn call(
-    up: &Upstream,
-    api: &str,
-    method: &str,
-    args: &str,
-) -> Result<Box<RawValue>, ClientError> {
+pub(crate) async fn call(up: &Upstream, api: &str, method: &str, args: &str) -> Result<Box<RawValue>, ClientError> {
     let lost = || ClientError::Disconnected { url: up.url.clone(), method: method.to_owned() };
     let Some(mux) = Mux::get(up).await else {
         return Err(ClientError::Connect { url: up.url.clone(), reason: "no shared connection".into() });
@@ -221,8 +216,7 @@ pub(crate) async fn call(
     mux.join(slot, tx);
     let _route = Route { mux: &mux, slot };
     let id = mux.alloc(slot);
-    let frame =
-        format!("{{\"id\":{id},\"method\":\"call\",\"params\":[{api_id},{},{args}]}}", Value::from(method));
+    let frame = format!("{{\"id\":{id},\"method\":\"call\",\"params\":[{api_id},{},{args}]}}", Value::from(method));
     if !mux.send(Message::text(frame)) {
         return Err(lost());
     }

@@ -312,9 +312,8 @@ async fn http_call(
             let v = fan_out_http(state, &call.method, call.args_value(), fanout, limits).await?;
             return serde_json::value::to_raw_value(&v).map_err(|_| RpcError::parse_error());
         }
-        let cacheable = (api == "database" && state.cache.enabled())
-            .then(|| crate::cache::classify(&call.method, &args))
-            .flatten();
+        let cacheable =
+            (api == "database" && state.cache.enabled()).then(|| crate::cache::classify(&call.method, &args)).flatten();
         let Some((key, rule)) = cacheable else {
             return forward_http(state, &api, &call.method, &args, limits).await.0;
         };
@@ -350,7 +349,9 @@ async fn http_call(
         return StatusCode::NO_CONTENT.into_response();
     };
     match result {
-        Ok(v) => ([(header::CONTENT_TYPE, "application/json")], wire::result_response(&id, jsonrpc, &v)).into_response(),
+        Ok(v) => {
+            ([(header::CONTENT_TYPE, "application/json")], wire::result_response(&id, jsonrpc, &v)).into_response()
+        }
         Err(e) => {
             let status = match e.code {
                 -32000 if e.message.contains("no healthy upstream") => StatusCode::SERVICE_UNAVAILABLE,

@@ -49,7 +49,11 @@ async fn through_the_gateway_clients_get_witness_node_answers() {
     let golden = bts_conformance::parse_golden(bts_conformance::GOLDEN).unwrap();
     let report = bts_conformance::compare(&golden, &observed, bts_conformance::KNOWN_DIFFERENCES);
     let (passed, failed, _) = report.counts();
-    assert!(failed == 0 && report.missing.is_empty(), "the gateway differs from witness_node 7.0.2:\n{}", report.render());
+    assert!(
+        failed == 0 && report.missing.is_empty(),
+        "the gateway differs from witness_node 7.0.2:\n{}",
+        report.render()
+    );
     assert!(passed > 250, "{passed} passed");
     gateway.shutdown(Duration::from_secs(5)).await;
 }

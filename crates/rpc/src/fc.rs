@@ -58,13 +58,19 @@ pub struct FcError {
     pub what: &'static str,
     /// The log message format (`${key}` placeholders) of the innermost frame.
     pub format: String,
-    /// The values for the format.
-    pub data: serde_json::Value,
+    /// The values for the format (boxed: the error travels through every parser frame).
+    pub data: Box<serde_json::Value>,
 }
 
 impl FcError {
     fn parse(format: impl Into<String>, data: serde_json::Value) -> Self {
-        Self { code: 4, name: "parse_error_exception", what: "Parse Error", format: format.into(), data }
+        Self {
+            code: 4,
+            name: "parse_error_exception",
+            what: "Parse Error",
+            format: format.into(),
+            data: Box::new(data),
+        }
     }
     fn eof(format: &str) -> Self {
         Self {
@@ -72,7 +78,7 @@ impl FcError {
             name: "eof_exception",
             what: "End Of File",
             format: format.into(),
-            data: serde_json::json!({}),
+            data: Box::new(serde_json::json!({})),
         }
     }
     fn bad_cast(from: &'static str, to: &str) -> Self {
@@ -81,7 +87,7 @@ impl FcError {
             name: "bad_cast_exception",
             what: "Bad Cast",
             format: format!("Invalid cast from ${{type}} to {to}"),
-            data: serde_json::json!({ "type": from }),
+            data: Box::new(serde_json::json!({ "type": from })),
         }
     }
     fn is_eof(&self) -> bool {
@@ -532,16 +538,15 @@ impl Input<'_> {
 
     fn object(&mut self, depth: u32) -> Result<Variant, FcError> {
         let unexpected_eof = |e: FcError| {
-            if e.is_eof() {
-                FcError::parse("Unexpected EOF: ${e}", serde_json::json!({"e": e.to_string()}))
-            } else {
-                e
-            }
+            if e.is_eof() { FcError::parse("Unexpected EOF: ${e}", serde_json::json!({"e": e.to_string()})) } else { e }
         };
         let body = |this: &mut Self| -> Result<Variant, FcError> {
             let c = this.peek()?;
             if c != b'{' {
-                return Err(FcError::parse("Expected '{', but read '${char}'", serde_json::json!({"char": char_text(c)})));
+                return Err(FcError::parse(
+                    "Expected '{', but read '${char}'",
+                    serde_json::json!({"char": char_text(c)}),
+                ));
             }
             this.pos += 1;
             let mut members = Vec::new();

@@ -166,7 +166,9 @@ impl Request {
                 let what = if self.method == "notice" { "receive_notice" } else { "receive_callback" };
                 Err(FcException::assert("_local_callbacks.size() > callback_id", "").in_method(what).into_error())
             }
-            _ => Ok(Call { api: ApiRef::Id(0), method: self.method.clone(), args: Variant::Array(self.params.clone()) }),
+            _ => {
+                Ok(Call { api: ApiRef::Id(0), method: self.method.clone(), args: Variant::Array(self.params.clone()) })
+            }
         }
     }
 }
@@ -319,7 +321,7 @@ impl RpcError {
     /// parser's exception in `data` (its innermost frame, then `from_string` with the text).
     pub fn from_parse_failure(failure: &crate::fc::FcError, text: &str) -> Self {
         let mut e = FcException::from_fc(failure).in_method("from_string");
-        e.data = failure.data.clone();
+        e.data = (*failure.data).clone();
         let mut err = e.into_error_with_message("Invalid JSON message");
         err.code = PARSE_ERROR;
         if let Some(stack) = err.data.as_mut().and_then(|d| d.get_mut("stack")).and_then(Value::as_array_mut) {
@@ -383,7 +385,16 @@ pub struct FcException {
 impl FcException {
     /// A new exception with empty captured data.
     pub fn new(code: i64, name: &'static str, what: &'static str, message: impl Into<String>) -> Self {
-        Self { code, name, what, message: message.into(), data: json!({}), method: "", format: None, rethrown: Vec::new() }
+        Self {
+            code,
+            name,
+            what,
+            message: message.into(),
+            data: json!({}),
+            method: "",
+            format: None,
+            rethrown: Vec::new(),
+        }
     }
 
     /// `FC_ASSERT(expr, msg)`: `Assert Exception: <expr>: <msg>`.
@@ -398,7 +409,7 @@ impl FcException {
             name: e.name,
             what: e.what,
             message: e.message(),
-            data: e.data.clone(),
+            data: (*e.data).clone(),
             method: "",
             format: Some(e.format.clone()),
             rethrown: Vec::new(),
@@ -647,9 +658,8 @@ mod tests {
         assert!(r.jsonrpc);
         let c = r.call().unwrap();
         assert_eq!((c.args_text(), c.api, c.method.as_str()), (r#"["",""]"#.to_owned(), ApiRef::Id(1), "login"));
-        let r = Request::parse(r#"{"id":"x","method":"call","params":["database","get_chain_id",[]]}"#)
-            .unwrap()
-            .unwrap();
+        let r =
+            Request::parse(r#"{"id":"x","method":"call","params":["database","get_chain_id",[]]}"#).unwrap().unwrap();
         assert_eq!(r.call().unwrap().api, ApiRef::Name("database".into()));
         assert_eq!(r.id, Some(json!("x")));
     }
@@ -731,7 +741,11 @@ mod tests {
             (r#"{"result":1}"#, -32600, "Missing or invalid id"),
         ] {
             let e = Request::parse(frame).unwrap_err();
-            assert_eq!((e.error.code, e.error.message.as_str(), e.id.clone(), e.jsonrpc), (code, message, Some(Value::Null), true), "{frame}");
+            assert_eq!(
+                (e.error.code, e.error.message.as_str(), e.id.clone(), e.jsonrpc),
+                (code, message, Some(Value::Null), true),
+                "{frame}"
+            );
         }
         let call = |f: &str| Request::parse(f).unwrap().unwrap().call();
         let e = call(r#"{"id":1,"method":"call","params":[0,"get_chain_id"]}"#).unwrap_err();
@@ -739,7 +753,10 @@ mod tests {
         assert_eq!(call(r#"{"id":1,"method":"call","params":[true,"m",[]]}"#).unwrap().api, ApiRef::Id(1));
         assert_eq!(call(r#"{"id":1,"method":"call","params":[null,"m",[]]}"#).unwrap().api, ApiRef::Id(0));
         let e = call(r#"{"id":1,"method":"call","params":[[],"m",[]]}"#).unwrap_err();
-        assert_eq!((e.code, e.message.as_str()), (7, "Execution error: Bad Cast: Invalid cast from array_type to uint64"));
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (7, "Execution error: Bad Cast: Invalid cast from array_type to uint64")
+        );
         let e = call(r#"{"id":1,"method":"notice","params":[1,[]]}"#).unwrap_err();
         assert_eq!(e.message, "Execution error: Assert Exception: _local_callbacks.size() > callback_id: ");
         assert_eq!(call(r#"{"id":1,"method":"get_chain_id"}"#).unwrap().args_text(), "[]");
