@@ -679,6 +679,30 @@ impl Chain {
                 self.adjust_balance(w.owner, w.amount);
                 Ok(OperationResult::Void)
             }
+            Operation::Generic(g) if g.tag() == 6 => {
+                let id = op.fee_payer().instance();
+                let parse = |name: &str| g.member_json(name);
+                let owner = parse("owner").and_then(|a| serde_json::from_value::<Authority>(a).ok());
+                let active = parse("active").and_then(|a| serde_json::from_value::<Authority>(a).ok());
+                let options = parse("new_options").and_then(|o| serde_json::from_value::<AccountOptions>(o).ok());
+                let account = &mut self.accounts[id as usize];
+                if let Some(owner) = owner {
+                    account.owner = owner;
+                }
+                if let Some(active) = active {
+                    account.active = active;
+                }
+                if let Some(options) = options {
+                    account.options = options;
+                }
+                self.dirty.insert(ObjectId::new(1, 2, id));
+                Ok(OperationResult::Void)
+            }
+            // validate() refused every other operation before it got here.
+            Operation::Generic(g) => Err(FcException::assert(
+                "false",
+                format!("the devnet does not implement operation {}", g.tag()),
+            )),
         }
     }
 
@@ -723,6 +747,14 @@ impl Chain {
                 }
             }
             Operation::AccountUpgrade(_) | Operation::VestingBalanceWithdraw(_) => {}
+            Operation::Generic(g) => {
+                // account_update: the accounts its new authorities name (operation_get_impacted_accounts).
+                for name in ["owner", "active"] {
+                    if let Some(auth) = g.member_json(name).and_then(|a| serde_json::from_value::<Authority>(a).ok()) {
+                        impacted.extend(auth.account_auths.iter().map(|(id, _)| *id));
+                    }
+                }
+            }
         }
         impacted.sort();
         impacted.dedup();

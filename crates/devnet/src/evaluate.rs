@@ -1,6 +1,7 @@
 //! Operation rules: stateless `validate()` and stateful `do_evaluate()`, with the node's messages.
 
 use crate::chain::Chain;
+use bts_protocol::operations::operation_name;
 use bts_protocol::*;
 use bts_rpc::FcException;
 
@@ -11,6 +12,12 @@ fn check(cond: bool, expr: &str, msg: &str) -> Result<(), FcException> {
 /// `database::get(id)` on a missing object, as every evaluator's lookup of an account fails.
 fn found(cond: bool, id: impl std::fmt::Display) -> Result<(), FcException> {
     check(cond, "maybe_found != nullptr", &format!("Unable to find Object {id}"))
+}
+
+/// The devnet applies the operations the faucet, the wallet's account page and the tests use;
+/// for any other operation it says so instead of pretending (witness_node would evaluate it).
+fn not_implemented(op: &GenericOperation) -> FcException {
+    FcException::assert("false", format!("the devnet does not implement operation {} ({})", op.tag(), operation_name(op.tag())))
 }
 
 /// `operation.validate()`: checks that need no chain state.
@@ -33,6 +40,29 @@ pub fn validate(op: &Operation) -> Result<(), FcException> {
         }
         Operation::AccountUpgrade(_) => Ok(()),
         Operation::VestingBalanceWithdraw(w) => check(w.amount.amount > 0, "amount.amount > 0", ""),
+        Operation::Generic(g) if g.tag() == 6 => {
+            // account_update_operation::validate
+            let account = op.fee_payer();
+            check(account != AccountId::new(4), "account != GRAPHENE_TEMP_ACCOUNT", "")?;
+            check(account != AccountId::new(0), "account != account_id_type()", "")?;
+            let (owner, active) = (g.member_json("owner"), g.member_json("active"));
+            let ext = g.member_json("extensions").unwrap_or_default();
+            let has_action = owner.is_some()
+                || active.is_some()
+                || g.member_json("new_options").is_some()
+                || ext.as_object().is_some_and(|e| !e.is_empty());
+            check(has_action, "has_action", "")?;
+            for (name, auth) in [("owner", owner), ("active", active)] {
+                if let Some(auth) = auth {
+                    let auth: Authority = serde_json::from_value(auth).map_err(|e| FcException::assert(name, e.to_string()))?;
+                    check(auth.address_auths.is_empty(), &format!("{name}->address_auths.size() == 0"), "")?;
+                    check(auth.num_auths() != 0, &format!("{name}->num_auths() != 0"), "")?;
+                    check(auth.is_reachable(), &format!("!{name}->is_impossible()"), "")?;
+                }
+            }
+            Ok(())
+        }
+        Operation::Generic(g) => Err(not_implemented(g)),
     }
 }
 
@@ -109,5 +139,20 @@ pub fn evaluate(chain: &Chain, op: &Operation) -> Result<(), FcException> {
                 ),
             )
         }
+        Operation::Generic(g) if g.tag() == 6 => {
+            // account_update_evaluator::do_evaluate: the accounts its authorities name exist.
+            for name in ["owner", "active"] {
+                if let Some(auth) = g.member_json(name).and_then(|a| serde_json::from_value::<Authority>(a).ok()) {
+                    for (id, _) in auth.account_auths.iter() {
+                        found(exists(*id), id)?;
+                    }
+                }
+            }
+            if let Some(options) = g.member_json("new_options").and_then(|o| serde_json::from_value::<AccountOptions>(o).ok()) {
+                found(exists(options.voting_account), options.voting_account)?;
+            }
+            Ok(())
+        }
+        Operation::Generic(g) => Err(not_implemented(g)),
     }
 }

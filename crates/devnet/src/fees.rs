@@ -47,6 +47,11 @@ pub fn required_fee(params: &Value, op: &Operation, accounts_registered_this_int
             }
         }
         Operation::VestingBalanceWithdraw(_) => field(p, "fee"),
+        // account_update: `fee + calculate_data_fee(pack_size, price_per_kbyte)`.
+        Operation::Generic(g) if g.tag() == 6 => {
+            field(p, "fee").saturating_add(data_fee(op.pack_size(), field(p, "price_per_kbyte")))
+        }
+        Operation::Generic(_) => field(p, "fee"),
     };
     let scale = params["current_fees"]["scale"].as_i64().unwrap_or(10_000);
     i64::try_from(i128::from(base) * i128::from(scale) / 10_000).unwrap_or(i64::MAX)

@@ -42,10 +42,14 @@ pub enum Error {
     #[error("invalid vote id \"{0}\": expected \"type:instance\" with type 0..=2 and instance < 2^24")]
     InvalidVoteId(String),
     /// An operation tag this crate does not implement.
-    #[error(
-        "unsupported operation {tag} ({name}): this implementation handles transfer (0), account_create (5), account_upgrade (8) and vesting_balance_withdraw (33)"
-    )]
+    #[error("unsupported operation {tag} ({name}): bitshares-core 7.0.2 defines operations 0 to 77")]
     UnsupportedOperation { tag: u64, name: &'static str },
+    /// A JSON member does not have the type its operation schema requires.
+    #[error("{path}: {reason}")]
+    InvalidField { path: String, reason: String },
+    /// A value nests deeper than the node allows (`GRAPHENE_MAX_NESTED_OBJECTS`, 200).
+    #[error("value nested deeper than {0} levels")]
+    TooDeep(u32),
     /// A static_variant tag outside the type's range.
     #[error("invalid {what} tag {tag}")]
     InvalidVariantTag { what: &'static str, tag: u64 },

@@ -9,6 +9,7 @@
 
 pub mod authority;
 pub mod block;
+pub mod dynamic;
 pub mod error;
 pub mod id;
 pub mod json;
@@ -16,6 +17,7 @@ pub mod keys;
 pub mod names;
 pub mod operations;
 pub mod pack;
+pub mod schema;
 pub mod signature;
 pub mod time;
 pub mod transaction;
@@ -29,7 +31,8 @@ pub use id::{
 pub use keys::{Address, AddressPrefix, KeyRole, PrivateKey, PublicKey};
 pub use names::{AccountName, is_cheap_name_chain, is_cheap_name_wallet, is_valid_name};
 pub use operations::{
-    AccountCreateExtensions, AccountCreateOperation, AccountUpgradeOperation, Memo, Operation, TransferOperation,
+    AccountCreateExtensions, AccountCreateOperation, AccountUpgradeOperation, GenericOperation, Memo, Operation,
+    TransferOperation,
     VestingBalanceWithdrawOperation,
 };
 pub use pack::{Pack, Reader, Unpack};

@@ -36,6 +36,15 @@ pub enum TxCommand {
         #[command(flatten)]
         chain: ChainArgs,
     },
+    /// Print an example unsigned transaction holding one operation, to show its JSON shape
+    /// (fields in the node's order; the values are placeholders, not a valid chain action).
+    Example {
+        /// Operation name (`limit_order_create`) or tag (`1`); `list` prints every tag and name.
+        operation: String,
+        /// Varies the example: even seeds leave optional members out, odd seeds fill them in.
+        #[arg(long, default_value_t = 1)]
+        seed: u32,
+    },
     /// Print the public keys that signed the transaction on stdin, one per line.
     Verify {
         /// Chain id (64 hex characters, or `mainnet` / `testnet`).
@@ -70,7 +79,7 @@ pub fn run(cmd: TxCommand) -> Result<()> {
                 "unsigned_hex": hex::encode(tx.transaction.unsigned_bytes()),
                 "unsigned_size": tx.transaction.unsigned_bytes().len(),
                 "tx_id": tx.transaction.id().to_string(),
-                "operations": tx.transaction.operations.iter().map(|op| json!({"tag": op.tag(), "name": op.name(), "pack_size": op.pack_size()})).collect::<Vec<_>>(),
+                "operations": tx.transaction.operations.iter().map(|op| json!({"tag": op.tag(), "name": op.name(), "pack_size": op.pack_size(), "fee_payer": op.fee_payer().to_string(), "virtual": op.is_virtual()})).collect::<Vec<_>>(),
             });
             if !tx.signatures.is_empty() {
                 out["signed_hex"] = json!(hex::encode(tx.signed_bytes()));
@@ -87,6 +96,34 @@ pub fn run(cmd: TxCommand) -> Result<()> {
                 tx.sign(key, &chain_id)?;
             }
             println!("{}", serde_json::to_string(&tx)?);
+        }
+        TxCommand::Example { operation, seed } => {
+            if operation == "list" {
+                for (tag, name) in bts_protocol::operations::OPERATION_NAMES.iter().enumerate() {
+                    println!("{tag:>2} {name}");
+                }
+                return Ok(());
+            }
+            let names = &bts_protocol::operations::OPERATION_NAMES;
+            let tag = match operation.parse::<u32>() {
+                Ok(tag) if (tag as usize) < names.len() => tag,
+                _ => names
+                    .iter()
+                    .position(|n| *n == operation.trim_end_matches("_operation"))
+                    .map(|t| t as u32)
+                    .ok_or_else(|| anyhow!("unknown operation \"{operation}\" (see `bts-infra tx example list`)"))?,
+            };
+            let op = bts_protocol::dynamic::example_operation(tag, seed, 0);
+            // Through the typed form, so the output is exactly what we would sign.
+            let op = bts_protocol::Operation::from_json(&op)?;
+            let tx = json!({
+                "ref_block_num": 0,
+                "ref_block_prefix": 0,
+                "expiration": "2026-01-01T00:00:00",
+                "operations": [op],
+                "extensions": [],
+            });
+            println!("{}", serde_json::to_string_pretty(&tx)?);
         }
         TxCommand::Verify { chain_id, chain } => {
             let tx = read_transaction(&chain)?;
