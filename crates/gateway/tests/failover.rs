@@ -461,3 +461,71 @@ async fn broadcasts_fan_out_and_a_duplicate_gets_the_nodes_answer() {
         "{metrics}"
     );
 }
+
+/// An `account_update` (tag 6, no hand-written struct in the protocol crate) by the registrar
+/// that sets its memo key to the key derived from `seed`, with the fee the node asks for.
+async fn signed_account_update(c: &WsClient, devnet: &bts_devnet::Devnet, seed: &str) -> (SignedTransaction, String) {
+    let dgp = c.call(0u64, "get_dynamic_global_properties", json!([])).await.unwrap();
+    let head: BlockId = dgp["head_block_id"].as_str().unwrap().parse().unwrap();
+    let time: TimePointSec = dgp["time"].as_str().unwrap().parse().unwrap();
+    let memo_key = PrivateKey::from_seed(seed).unwrap().public_key(AddressPrefix::BTS).to_string();
+    let account = c.call(0u64, "get_objects", json!([["1.2.17"]])).await.unwrap();
+    let mut options = account[0]["options"].clone();
+    options["memo_key"] = json!(memo_key);
+    let mut op = Operation::from_json(&json!([6, {
+        "fee": {"amount": 0, "asset_id": "1.3.0"},
+        "account": "1.2.17",
+        "new_options": options,
+        "extensions": {}
+    }]))
+    .unwrap();
+    let fees = c.call(0u64, "get_required_fees", json!([[op], "1.3.0"])).await.unwrap();
+    op.set_fee(Asset::core(amount_of(&fees[0]["amount"])));
+    let mut tx =
+        SignedTransaction::from(Transaction::new(TaposRef::from_block_id(&head), time.checked_add(60).unwrap(), vec![op]));
+    tx.sign(&registrar_key(), &devnet.chain_id()).unwrap();
+    (tx, memo_key)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inclusion_of_a_non_transfer_broadcast_is_reported_after_a_fan_out_duplicate() {
+    let s = setup_with(2, |c| c.broadcasts.fanout = 2).await;
+    let direct = WsClient::connect(ClientConfig::new(s.devnet.endpoints()[0].ws_url())).await.unwrap();
+    let memo_key = async || {
+        let a = direct.call(0u64, "get_objects", json!([["1.2.17"]])).await.unwrap();
+        a[0]["options"]["memo_key"].as_str().unwrap().to_owned()
+    };
+    let mut c = Client::connect(&s.gateway).await;
+    c.call(1, "get_chain_id", json!([])).await;
+    let on = session_node(&s.gateway, 2).await;
+    // The session's node is slow, so the fan-out copy reaches the chain first and the session's
+    // node answers "duplicate transaction": only the gateway can report the inclusion.
+    set_faults(&s.devnet, on, json!({"latency_ms": 400})).await;
+
+    let (sync, key) = signed_account_update(&direct, &s.devnet, "inclusion-sync").await;
+    c.send(json!({"id": 40, "method": "call", "params": ["network_broadcast", "broadcast_transaction_synchronous", [sync]]}).to_string()).await;
+    c.until(10, "the synchronous answer", |c| c.answers.contains_key("40")).await;
+    let r = &c.answers["40"]["result"];
+    assert_eq!(r["id"], sync.transaction.id().to_string(), "{}", c.answers["40"]);
+    let block = direct.call(0u64, "get_block", json!([r["block_num"]])).await.unwrap();
+    assert_eq!(block["transactions"][r["trx_num"].as_u64().unwrap() as usize], r["trx"]);
+    assert_eq!(r["trx"]["operations"][0][0], 6);
+    assert_eq!(memo_key().await, key, "the account_update was applied");
+
+    let (with_cb, key) = signed_account_update(&direct, &s.devnet, "inclusion-callback").await;
+    c.send(json!({"id": 41, "method": "call", "params": ["network_broadcast", "broadcast_transaction_with_callback", [88, with_cb]]}).to_string()).await;
+    c.until(10, "the callback broadcast's answer", |c| c.answers.contains_key("41")).await;
+    assert_eq!(c.answers["41"], json!({"id": 41, "result": null}));
+    let mut notices = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(6);
+    while let Ok(Some(v)) = tokio::time::timeout_at(deadline, c.rx.recv()).await {
+        if v["method"] == "notice" && v["params"][0] == 88 {
+            notices.push(v["params"][1][0].clone());
+        }
+    }
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert_eq!(notices[0]["id"], with_cb.transaction.id().to_string());
+    assert_eq!(notices[0]["trx"]["signatures"], json!(with_cb.signatures));
+    assert_eq!(memo_key().await, key);
+    set_faults(&s.devnet, on, json!({"latency_ms": 0})).await;
+}
