@@ -152,7 +152,7 @@ fn tx_bad_input_gives_one_line_errors() {
     );
     assert_one_line_error(
         &run(&["tx", "inspect"], Some(&tx.replace("[5,", "[1,"))),
-        "unsupported operation 1 (limit_order_create)",
+        "limit_order_create.seller: missing member of limit_order_create_operation",
     );
     assert_one_line_error(&run(&["tx", "verify", "--chain-id", "mainnet"], Some(&tx)), "no signatures");
     let missing = temp_file("x", "").with_file_name("does-not-exist.wif");

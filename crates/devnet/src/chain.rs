@@ -699,10 +699,9 @@ impl Chain {
                 Ok(OperationResult::Void)
             }
             // validate() refused every other operation before it got here.
-            Operation::Generic(g) => Err(FcException::assert(
-                "false",
-                format!("the devnet does not implement operation {}", g.tag()),
-            )),
+            Operation::Generic(g) => {
+                Err(FcException::assert("false", format!("the devnet does not implement operation {}", g.tag())))
+            }
         }
     }
 

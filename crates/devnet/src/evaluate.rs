@@ -17,7 +17,10 @@ fn found(cond: bool, id: impl std::fmt::Display) -> Result<(), FcException> {
 /// The devnet applies the operations the faucet, the wallet's account page and the tests use;
 /// for any other operation it says so instead of pretending (witness_node would evaluate it).
 fn not_implemented(op: &GenericOperation) -> FcException {
-    FcException::assert("false", format!("the devnet does not implement operation {} ({})", op.tag(), operation_name(op.tag())))
+    FcException::assert(
+        "false",
+        format!("the devnet does not implement operation {} ({})", op.tag(), operation_name(op.tag())),
+    )
 }
 
 /// `operation.validate()`: checks that need no chain state.
@@ -54,7 +57,8 @@ pub fn validate(op: &Operation) -> Result<(), FcException> {
             check(has_action, "has_action", "")?;
             for (name, auth) in [("owner", owner), ("active", active)] {
                 if let Some(auth) = auth {
-                    let auth: Authority = serde_json::from_value(auth).map_err(|e| FcException::assert(name, e.to_string()))?;
+                    let auth: Authority =
+                        serde_json::from_value(auth).map_err(|e| FcException::assert(name, e.to_string()))?;
                     check(auth.address_auths.is_empty(), &format!("{name}->address_auths.size() == 0"), "")?;
                     check(auth.num_auths() != 0, &format!("{name}->num_auths() != 0"), "")?;
                     check(auth.is_reachable(), &format!("!{name}->is_impossible()"), "")?;
@@ -148,7 +152,9 @@ pub fn evaluate(chain: &Chain, op: &Operation) -> Result<(), FcException> {
                     }
                 }
             }
-            if let Some(options) = g.member_json("new_options").and_then(|o| serde_json::from_value::<AccountOptions>(o).ok()) {
+            if let Some(options) =
+                g.member_json("new_options").and_then(|o| serde_json::from_value::<AccountOptions>(o).ok())
+            {
                 found(exists(options.voting_account), options.voting_account)?;
             }
             Ok(())

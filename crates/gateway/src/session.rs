@@ -1021,21 +1021,7 @@ impl Session {
     }
 
     fn on_upstream_text(&mut self, text: &str) {
-        #[derive(Deserialize)]
-        struct Up<'a> {
-            // fc writes ids above 0xffffffff as strings; ours stay below, but read both.
-            #[serde(default)]
-            id: Option<wire::EchoedId>,
-            #[serde(borrow, default)]
-            result: Option<&'a RawValue>,
-            #[serde(borrow, default)]
-            error: Option<&'a RawValue>,
-            #[serde(borrow, default)]
-            method: Option<Cow<'a, str>>,
-            #[serde(borrow, default)]
-            params: Option<&'a RawValue>,
-        }
-        let Ok(msg) = serde_json::from_str::<Up<'_>>(text) else {
+        let Some(msg) = UpstreamFrame::parse(text) else {
             tracing::warn!(upstream = %self.upstream.name, "unparsable message from upstream dropped");
             return;
         };
@@ -1331,5 +1317,44 @@ impl Session {
             self.seen_head = self.seen_head.max(h);
         }
         self.to_client.push(Message::Text(text.into()));
+    }
+}
+
+/// One frame from a node, as the session reads it: an answer (`id` with `result` or `error`) or
+/// a notice (`method: "notice"`, `params: [callback, payload]`).
+#[derive(Deserialize)]
+pub struct UpstreamFrame<'a> {
+    /// The request id; fc writes ids above 0xffffffff as strings (ours stay below; both read).
+    #[serde(default)]
+    pub id: Option<wire::EchoedId>,
+    /// The result, unparsed.
+    #[serde(borrow, default)]
+    pub result: Option<&'a RawValue>,
+    /// The error, unparsed.
+    #[serde(borrow, default)]
+    pub error: Option<&'a RawValue>,
+    /// `notice` for subscription callbacks.
+    #[serde(borrow, default)]
+    pub method: Option<Cow<'a, str>>,
+    /// The notice's `[callback, payload]`.
+    #[serde(borrow, default)]
+    pub params: Option<&'a RawValue>,
+}
+
+impl<'a> UpstreamFrame<'a> {
+    /// Reads a frame; `None` for text that is not a JSON object of this shape (logged and
+    /// dropped by the session).
+    pub fn parse(text: &'a str) -> Option<Self> {
+        serde_json::from_str(text).ok()
+    }
+
+    /// A notice's callback id and payload.
+    pub fn notice(&self) -> Option<(u64, &'a RawValue)> {
+        if self.method.as_deref() != Some("notice") {
+            return None;
+        }
+        serde_json::from_str::<(wire::EchoedId, &RawValue)>(self.params?.get())
+            .ok()
+            .map(|(wire::EchoedId(cb), p)| (cb, p))
     }
 }

@@ -481,8 +481,11 @@ async fn signed_account_update(c: &WsClient, devnet: &bts_devnet::Devnet, seed: 
     .unwrap();
     let fees = c.call(0u64, "get_required_fees", json!([[op], "1.3.0"])).await.unwrap();
     op.set_fee(Asset::core(amount_of(&fees[0]["amount"])));
-    let mut tx =
-        SignedTransaction::from(Transaction::new(TaposRef::from_block_id(&head), time.checked_add(60).unwrap(), vec![op]));
+    let mut tx = SignedTransaction::from(Transaction::new(
+        TaposRef::from_block_id(&head),
+        time.checked_add(60).unwrap(),
+        vec![op],
+    ));
     tx.sign(&registrar_key(), &devnet.chain_id()).unwrap();
     (tx, memo_key)
 }

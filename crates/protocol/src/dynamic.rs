@@ -101,7 +101,11 @@ fn json_int(v: &Json, path: &str) -> Result<i128> {
 
 fn json_uint(v: &Json, path: &str, max: u64) -> Result<Value> {
     let n = json_int(v, path)?;
-    u64::try_from(n).ok().filter(|n| *n <= max).map(Value::Uint).ok_or_else(|| bad(path, format!("{n} is out of range 0..={max}")))
+    u64::try_from(n)
+        .ok()
+        .filter(|n| *n <= max)
+        .map(Value::Uint)
+        .ok_or_else(|| bad(path, format!("{n} is out of range 0..={max}")))
 }
 
 fn json_str<'a>(v: &'a Json, path: &str, what: &str) -> Result<&'a str> {
@@ -129,7 +133,9 @@ pub fn from_json(ty: &Ty, v: &Json, path: &str, depth: u32) -> Result<Value> {
         Ty::Struct(s) => struct_from_json(s, v, path, depth),
         Ty::Ext(s) => ext_from_json(s, v, path, depth),
         Ty::Op => Ok(Value::Op(Box::new(Operation::from_json_at(v, path, depth)?))),
-        Ty::Vec(_) | Ty::Set(_) | Ty::Map(..) | Ty::Pair(..) | Ty::Variant(_) => composite_from_json(ty, v, path, depth),
+        Ty::Vec(_) | Ty::Set(_) | Ty::Map(..) | Ty::Pair(..) | Ty::Variant(_) => {
+            composite_from_json(ty, v, path, depth)
+        }
         _ => scalar_from_json(ty, v, path),
     }
 }
@@ -151,9 +157,9 @@ fn scalar_from_json(ty: &Ty, v: &Json, path: &str) -> Result<Value> {
             Value::Int(i64::try_from(n).map_err(|_| bad(path, format!("{n} is out of the int64 range")))?)
         }
         Ty::Str => Value::Str(json_str(v, path, "a")?.to_owned()),
-        Ty::Bytes => Value::Bytes(
-            hex::decode(json_str(v, path, "a hex")?).map_err(|e| bad(path, format!("invalid hex: {e}")))?,
-        ),
+        Ty::Bytes => {
+            Value::Bytes(hex::decode(json_str(v, path, "a hex")?).map_err(|e| bad(path, format!("invalid hex: {e}")))?)
+        }
         Ty::Fixed(n) => {
             let bytes = hex::decode(json_str(v, path, "a hex")?).map_err(|e| bad(path, format!("invalid hex: {e}")))?;
             if bytes.len() != *n {
@@ -169,14 +175,19 @@ fn scalar_from_json(ty: &Ty, v: &Json, path: &str) -> Result<Value> {
         }
         Ty::Time => Value::Time(json_str(v, path, "a time")?.parse().map_err(|e: Error| bad(path, e.to_string()))?),
         Ty::Id(space, type_id) => {
-            let id: ObjectId = json_str(v, path, "an object id")?.parse().map_err(|e: Error| bad(path, e.to_string()))?;
+            let id: ObjectId =
+                json_str(v, path, "an object id")?.parse().map_err(|e: Error| bad(path, e.to_string()))?;
             if (id.space, id.type_id) != (*space, *type_id) {
                 return Err(bad(path, format!("expected a {space}.{type_id}.N id, got \"{id}\"")));
             }
             Value::Id(id)
         }
-        Ty::AnyId => Value::Id(json_str(v, path, "an object id")?.parse().map_err(|e: Error| bad(path, e.to_string()))?),
-        Ty::VoteId => Value::Vote(json_str(v, path, "a vote id")?.parse().map_err(|e: Error| bad(path, e.to_string()))?),
+        Ty::AnyId => {
+            Value::Id(json_str(v, path, "an object id")?.parse().map_err(|e: Error| bad(path, e.to_string()))?)
+        }
+        Ty::VoteId => {
+            Value::Vote(json_str(v, path, "a vote id")?.parse().map_err(|e: Error| bad(path, e.to_string()))?)
+        }
         Ty::Void => Value::Void,
         _ => return Err(bad(path, "internal: not a scalar type")),
     })
@@ -227,10 +238,9 @@ fn composite_from_json(ty: &Ty, v: &Json, path: &str, depth: u32) -> Result<Valu
                 return Err(bad(path, format!("expected [tag, value] for {}, got {} elements", var.name, items.len())));
             };
             let tag = json_int(tag, &format!("{path}[0]"))?;
-            let alt = usize::try_from(tag)
-                .ok()
-                .and_then(|t| var.alternatives.get(t))
-                .ok_or_else(|| bad(path, format!("invalid {} tag {tag} (0..={})", var.name, var.alternatives.len() - 1)))?;
+            let alt = usize::try_from(tag).ok().and_then(|t| var.alternatives.get(t)).ok_or_else(|| {
+                bad(path, format!("invalid {} tag {tag} (0..={})", var.name, var.alternatives.len() - 1))
+            })?;
             Value::Variant(tag as u64, Box::new(from_json(alt, value, &format!("{path}[1]"), depth)?))
         }
         _ => return Err(bad(path, "internal: not a composite type")),
@@ -272,7 +282,10 @@ fn ext_from_json(s: &Struct, v: &Json, path: &str, depth: u32) -> Result<Value> 
             for (key, x) in obj {
                 let index = s.fields.iter().position(|(n, _)| n == key).ok_or_else(|| {
                     let known: Vec<&str> = s.fields.iter().map(|(n, _)| *n).collect();
-                    bad(&join(path, key), format!("unknown extension member of {} (known: {})", s.name, known.join(", ")))
+                    bad(
+                        &join(path, key),
+                        format!("unknown extension member of {} (known: {})", s.name, known.join(", ")),
+                    )
                 })?;
                 out[index] = Value::Opt(Some(Box::new(from_json(&s.fields[index].1, x, &join(path, key), depth)?)));
             }
@@ -610,12 +623,26 @@ pub fn example(ty: &Ty, seed: u32, depth: u32) -> Json {
         Ty::U8 => Json::from(n % 200 + 1),
         Ty::U16 => Json::from(n * 100 + 7),
         Ty::U32 => Json::from(n * 100_000 + 60),
-        Ty::U64 => if full { Json::String((5_000_000_000 + n).to_string()) } else { Json::from(n + 3) },
-        Ty::I64 => if full { Json::String((-6_000_000_000 - n as i64).to_string()) } else { Json::from(n * 1000 + 1) },
+        Ty::U64 => {
+            if full {
+                Json::String((5_000_000_000 + n).to_string())
+            } else {
+                Json::from(n + 3)
+            }
+        }
+        Ty::I64 => {
+            if full {
+                Json::String((-6_000_000_000 - n as i64).to_string())
+            } else {
+                Json::from(n * 1000 + 1)
+            }
+        }
         Ty::VarU32 => Json::from(n * 300 + 2),
         Ty::Str => Json::String(format!("example-{seed}")),
         Ty::Bytes => Json::String(if full { hex::encode([seed as u8, 0xab, 0xcd]) } else { String::new() }),
-        Ty::Fixed(len) => Json::String(hex::encode((0..*len).map(|i| (i as u8).wrapping_mul(7).wrapping_add(seed as u8)).collect::<Vec<_>>())),
+        Ty::Fixed(len) => Json::String(hex::encode(
+            (0..*len).map(|i| (i as u8).wrapping_mul(7).wrapping_add(seed as u8)).collect::<Vec<_>>(),
+        )),
         Ty::PublicKey | Ty::Address => {
             let key = crate::keys::PrivateKey::from_seed(&format!("example-{seed}"))
                 .map(|k| k.public_key(crate::AddressPrefix::BTS))
@@ -627,7 +654,13 @@ pub fn example(ty: &Ty, seed: u32, depth: u32) -> Json {
         Ty::AnyId => Json::String(format!("1.7.{}", n + 3)),
         Ty::VoteId => Json::String(format!("{}:{}", seed % 3, n + 11)),
         Ty::Void => Json::Object(Default::default()),
-        Ty::Opt(inner) => if full { example(inner, seed, depth + 1) } else { Json::Null },
+        Ty::Opt(inner) => {
+            if full {
+                example(inner, seed, depth + 1)
+            } else {
+                Json::Null
+            }
+        }
         // Future extensions stay empty: no chain value has ever set one.
         Ty::Set(Ty::Variant(v)) if v.name == "future_extensions" => Json::Array(Vec::new()),
         Ty::Vec(item) | Ty::Set(item) => Json::Array(if full {

@@ -32,8 +32,7 @@ pub use keys::{Address, AddressPrefix, KeyRole, PrivateKey, PublicKey};
 pub use names::{AccountName, is_cheap_name_chain, is_cheap_name_wallet, is_valid_name};
 pub use operations::{
     AccountCreateExtensions, AccountCreateOperation, AccountUpgradeOperation, GenericOperation, Memo, Operation,
-    TransferOperation,
-    VestingBalanceWithdrawOperation,
+    TransferOperation, VestingBalanceWithdrawOperation,
 };
 pub use pack::{Pack, Reader, Unpack};
 pub use signature::{CompactSignature, is_canonical};

@@ -8,12 +8,12 @@
 
 use crate::authority::{AccountOptions, Asset, Authority, Extensions, FlatSet};
 use crate::dynamic::{self, Value};
-use crate::schema::{FeePayer, OPERATIONS, Ty};
 use crate::error::{Error, Result};
 use crate::id::{AccountId, AssetId, VestingBalanceId};
 use crate::json;
 use crate::keys::PublicKey;
 use crate::pack::{Pack, Reader, Unpack, pack_varint};
+use crate::schema::{FeePayer, OPERATIONS, Ty};
 use serde::de::{self, SeqAccess, Visitor};
 use serde::ser::{SerializeMap, SerializeTuple};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -468,7 +468,8 @@ impl GenericOperation {
 
     fn from_json_at(tag: u64, body: &serde_json::Value, path: &str, depth: u32) -> Result<Self> {
         let schema = schema_of(tag)?;
-        let path = if path.is_empty() { operation_name(tag).to_owned() } else { format!("{path}.{}", operation_name(tag)) };
+        let path =
+            if path.is_empty() { operation_name(tag).to_owned() } else { format!("{path}.{}", operation_name(tag)) };
         Ok(Self { tag: tag as u8, body: dynamic::struct_from_json(&schema.body, body, &path, depth)? })
     }
 
@@ -512,7 +513,9 @@ impl GenericOperation {
             _ => (None, None),
         };
         match (amount, asset) {
-            (Some(Value::Int(amount)), Some(Value::Id(id))) => Asset { amount: *amount, asset_id: AssetId::new(id.instance) },
+            (Some(Value::Int(amount)), Some(Value::Id(id))) => {
+                Asset { amount: *amount, asset_id: AssetId::new(id.instance) }
+            }
             _ => Asset::core(0),
         }
     }

@@ -181,11 +181,7 @@ static ACCOUNT_UPDATE_EXT: Struct = Struct {
 };
 static ADDITIONAL_ASSET_OPTIONS: Struct = Struct {
     name: "additional_asset_options",
-    fields: &[
-        ("reward_percent", U16),
-        ("whitelist_market_fee_sharing", Ty::Set(&ACCOUNT)),
-        ("taker_fee_percent", U16),
-    ],
+    fields: &[("reward_percent", U16), ("whitelist_market_fee_sharing", Ty::Set(&ACCOUNT)), ("taker_fee_percent", U16)],
 };
 static ASSET_OPTIONS: Struct = Struct {
     name: "asset_options",
@@ -449,84 +445,84 @@ fee_params! {
 
 /// The `fee_params_t` of each operation tag (the alternatives of `fee_parameters`).
 pub static FEE_PARAMETERS: [&Struct; 78] = [
-    &FP_FEE_KB,          // 0 transfer
-    &FP_FEE,             // 1 limit_order_create
-    &FP_FEE,             // 2 limit_order_cancel
-    &FP_FEE,             // 3 call_order_update
-    &FP_NONE,            // 4 fill_order (virtual)
-    &FP_ACCOUNT_CREATE,  // 5 account_create
-    &FP_ACCOUNT_UPDATE,  // 6 account_update
-    &FP_SHARE_FEE,       // 7 account_whitelist
-    &FP_ACCOUNT_UPGRADE, // 8 account_upgrade
-    &FP_FEE,             // 9 account_transfer
-    &FP_ASSET_CREATE,    // 10 asset_create
-    &FP_FEE_KB,          // 11 asset_update
-    &FP_FEE,             // 12 asset_update_bitasset
-    &FP_FEE,             // 13 asset_update_feed_producers
-    &FP_FEE_KB,          // 14 asset_issue
-    &FP_FEE,             // 15 asset_reserve
-    &FP_FEE,             // 16 asset_fund_fee_pool
-    &FP_FEE,             // 17 asset_settle
-    &FP_FEE,             // 18 asset_global_settle
-    &FP_FEE,             // 19 asset_publish_feed
-    &FP_FEE,             // 20 witness_create
-    &FP_SHARE_FEE,       // 21 witness_update
-    &FP_FEE_KB,          // 22 proposal_create
-    &FP_FEE_KB,          // 23 proposal_update
-    &FP_FEE,             // 24 proposal_delete
-    &FP_FEE,             // 25 withdraw_permission_create
-    &FP_FEE,             // 26 withdraw_permission_update
-    &FP_FEE_KB,          // 27 withdraw_permission_claim
-    &FP_FEE,             // 28 withdraw_permission_delete
-    &FP_FEE,             // 29 committee_member_create
-    &FP_FEE,             // 30 committee_member_update
-    &FP_FEE,             // 31 committee_member_update_global_parameters
-    &FP_FEE,             // 32 vesting_balance_create
-    &FP_FEE,             // 33 vesting_balance_withdraw
-    &FP_FEE,             // 34 worker_create
-    &FP_FEE_KB,          // 35 custom
-    &FP_FEE,             // 36 assert
-    &FP_NONE,            // 37 balance_claim
-    &FP_FEE_KB,          // 38 override_transfer
-    &FP_BLIND,           // 39 transfer_to_blind
-    &FP_BLIND,           // 40 blind_transfer
-    &FP_FEE,             // 41 transfer_from_blind
-    &FP_NONE,            // 42 asset_settle_cancel (virtual)
-    &FP_FEE,             // 43 asset_claim_fees
-    &FP_NONE,            // 44 fba_distribute (virtual)
-    &FP_FEE,             // 45 bid_collateral
-    &FP_NONE,            // 46 execute_bid (virtual)
-    &FP_FEE,             // 47 asset_claim_pool
-    &FP_FEE,             // 48 asset_update_issuer
-    &FP_HTLC_DAY,        // 49 htlc_create
-    &FP_HTLC_KB,         // 50 htlc_redeem
-    &FP_NONE,            // 51 htlc_redeemed (virtual)
-    &FP_HTLC_DAY,        // 52 htlc_extend
-    &FP_NONE,            // 53 htlc_refund (virtual)
+    &FP_FEE_KB,           // 0 transfer
+    &FP_FEE,              // 1 limit_order_create
+    &FP_FEE,              // 2 limit_order_cancel
+    &FP_FEE,              // 3 call_order_update
+    &FP_NONE,             // 4 fill_order (virtual)
+    &FP_ACCOUNT_CREATE,   // 5 account_create
+    &FP_ACCOUNT_UPDATE,   // 6 account_update
+    &FP_SHARE_FEE,        // 7 account_whitelist
+    &FP_ACCOUNT_UPGRADE,  // 8 account_upgrade
+    &FP_FEE,              // 9 account_transfer
+    &FP_ASSET_CREATE,     // 10 asset_create
+    &FP_FEE_KB,           // 11 asset_update
+    &FP_FEE,              // 12 asset_update_bitasset
+    &FP_FEE,              // 13 asset_update_feed_producers
+    &FP_FEE_KB,           // 14 asset_issue
+    &FP_FEE,              // 15 asset_reserve
+    &FP_FEE,              // 16 asset_fund_fee_pool
+    &FP_FEE,              // 17 asset_settle
+    &FP_FEE,              // 18 asset_global_settle
+    &FP_FEE,              // 19 asset_publish_feed
+    &FP_FEE,              // 20 witness_create
+    &FP_SHARE_FEE,        // 21 witness_update
+    &FP_FEE_KB,           // 22 proposal_create
+    &FP_FEE_KB,           // 23 proposal_update
+    &FP_FEE,              // 24 proposal_delete
+    &FP_FEE,              // 25 withdraw_permission_create
+    &FP_FEE,              // 26 withdraw_permission_update
+    &FP_FEE_KB,           // 27 withdraw_permission_claim
+    &FP_FEE,              // 28 withdraw_permission_delete
+    &FP_FEE,              // 29 committee_member_create
+    &FP_FEE,              // 30 committee_member_update
+    &FP_FEE,              // 31 committee_member_update_global_parameters
+    &FP_FEE,              // 32 vesting_balance_create
+    &FP_FEE,              // 33 vesting_balance_withdraw
+    &FP_FEE,              // 34 worker_create
+    &FP_FEE_KB,           // 35 custom
+    &FP_FEE,              // 36 assert
+    &FP_NONE,             // 37 balance_claim
+    &FP_FEE_KB,           // 38 override_transfer
+    &FP_BLIND,            // 39 transfer_to_blind
+    &FP_BLIND,            // 40 blind_transfer
+    &FP_FEE,              // 41 transfer_from_blind
+    &FP_NONE,             // 42 asset_settle_cancel (virtual)
+    &FP_FEE,              // 43 asset_claim_fees
+    &FP_NONE,             // 44 fba_distribute (virtual)
+    &FP_FEE,              // 45 bid_collateral
+    &FP_NONE,             // 46 execute_bid (virtual)
+    &FP_FEE,              // 47 asset_claim_pool
+    &FP_FEE,              // 48 asset_update_issuer
+    &FP_HTLC_DAY,         // 49 htlc_create
+    &FP_HTLC_KB,          // 50 htlc_redeem
+    &FP_NONE,             // 51 htlc_redeemed (virtual)
+    &FP_HTLC_DAY,         // 52 htlc_extend
+    &FP_NONE,             // 53 htlc_refund (virtual)
     &FP_CUSTOM_AUTHORITY, // 54 custom_authority_create
     &FP_CUSTOM_AUTHORITY, // 55 custom_authority_update
-    &FP_FEE,             // 56 custom_authority_delete
-    &FP_FEE,             // 57 ticket_create
-    &FP_FEE,             // 58 ticket_update
-    &FP_FEE,             // 59 liquidity_pool_create
-    &FP_FEE,             // 60 liquidity_pool_delete
-    &FP_FEE,             // 61 liquidity_pool_deposit
-    &FP_FEE,             // 62 liquidity_pool_withdraw
-    &FP_FEE,             // 63 liquidity_pool_exchange
-    &FP_FEE,             // 64 samet_fund_create
-    &FP_FEE,             // 65 samet_fund_delete
-    &FP_FEE,             // 66 samet_fund_update
-    &FP_FEE,             // 67 samet_fund_borrow
-    &FP_FEE,             // 68 samet_fund_repay
-    &FP_FEE_KB,          // 69 credit_offer_create
-    &FP_FEE,             // 70 credit_offer_delete
-    &FP_FEE_KB,          // 71 credit_offer_update
-    &FP_FEE,             // 72 credit_offer_accept
-    &FP_FEE,             // 73 credit_deal_repay
-    &FP_NONE,            // 74 credit_deal_expired (virtual)
-    &FP_FEE,             // 75 liquidity_pool_update
-    &FP_FEE,             // 76 credit_deal_update
-    &FP_FEE,             // 77 limit_order_update
+    &FP_FEE,              // 56 custom_authority_delete
+    &FP_FEE,              // 57 ticket_create
+    &FP_FEE,              // 58 ticket_update
+    &FP_FEE,              // 59 liquidity_pool_create
+    &FP_FEE,              // 60 liquidity_pool_delete
+    &FP_FEE,              // 61 liquidity_pool_deposit
+    &FP_FEE,              // 62 liquidity_pool_withdraw
+    &FP_FEE,              // 63 liquidity_pool_exchange
+    &FP_FEE,              // 64 samet_fund_create
+    &FP_FEE,              // 65 samet_fund_delete
+    &FP_FEE,              // 66 samet_fund_update
+    &FP_FEE,              // 67 samet_fund_borrow
+    &FP_FEE,              // 68 samet_fund_repay
+    &FP_FEE_KB,           // 69 credit_offer_create
+    &FP_FEE,              // 70 credit_offer_delete
+    &FP_FEE_KB,           // 71 credit_offer_update
+    &FP_FEE,              // 72 credit_offer_accept
+    &FP_FEE,              // 73 credit_deal_repay
+    &FP_NONE,             // 74 credit_deal_expired (virtual)
+    &FP_FEE,              // 75 liquidity_pool_update
+    &FP_FEE,              // 76 credit_deal_update
+    &FP_FEE,              // 77 limit_order_update
 ];
 
 static FEE_PARAMETER_TYPES: [Ty; 78] = {

@@ -113,8 +113,8 @@ fn bytes_match_witness_node_for_every_operation() {
     let entries = file["entries"].as_array().expect("entries");
     let mut tags = std::collections::BTreeSet::new();
     for e in entries {
-        let tx: Transaction = serde_json::from_value(e["transaction"].clone())
-            .unwrap_or_else(|err| panic!("{}: {err}", e["name"]));
+        let tx: Transaction =
+            serde_json::from_value(e["transaction"].clone()).unwrap_or_else(|err| panic!("{}: {err}", e["name"]));
         assert_eq!(hex::encode(tx.unsigned_bytes()), e["node_hex"].as_str().unwrap(), "{}", e["name"]);
         let back = Transaction::unpack(&mut bts_protocol::Reader::new(
             &hex::decode(e["node_hex"].as_str().unwrap()).unwrap(),
